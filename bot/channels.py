@@ -1,0 +1,128 @@
+"""REST input channel hardened for public use.
+
+Same URL and JSON as Rasa's stock REST channel (``POST /webhooks/rest/webhook`` with
+``{"sender": ..., "message": ..., "metadata": {...}}``), plus:
+
+- the message is capped before NLU (``MAX_MESSAGE_CHARS``); a longer one is not parsed nor
+  stored, and is answered with the domain response ``utter_message_too_long``;
+- control characters are removed and the sender id is validated (400 with a clear message);
+- only known metadata keys travel on (``partner``), with a strict format;
+- the usager's text is never written to the logs, even on failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+TOO_LONG_RESPONSE = "utter_message_too_long"
+_SENDER_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_PARTNER_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
+
+
+def clean_text(text: str) -> str:
+    """Normalise to NFC and drop control characters (keeps newlines and tabs)."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch for ch in text if ch not in _CONTROL).strip()
+
+
+def clean_metadata(raw: Any) -> dict[str, str]:
+    """Keep only the metadata keys the assistant knows, in a strict format."""
+    if not isinstance(raw, dict):
+        return {}
+    partner = raw.get("partner")
+    if isinstance(partner, str) and _PARTNER_RE.match(partner):
+        return {"partner": partner}
+    return {}
+
+
+def _domain_text(request: Request, name: str) -> str:
+    """Text of a domain response, read from the loaded model's domain."""
+    agent = getattr(request.app.ctx, "agent", None)
+    domain = getattr(agent, "domain", None)
+    variants = domain.responses.get(name, []) if domain is not None else []
+    return variants[0].get("text", "") if variants else ""
+
+
+class RestInput(InputChannel):
+    """Rasa REST channel with input limits and metadata pass-through."""
+
+    def __init__(self, max_chars: int = 2000) -> None:
+        self.max_chars = max_chars
+
+    @classmethod
+    def name(cls) -> str:
+        """Keep the stock URL: ``/webhooks/rest/webhook``."""
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Build the channel; the size cap comes from ``settings`` (``MAX_MESSAGE_CHARS``)."""
+        import settings
+
+        return cls(max_chars=settings.load().max_message_chars)
+
+    def _validate(self, request: Request) -> tuple[str, str, dict[str, str]] | HTTPResponse:
+        body = request.json
+        if not isinstance(body, dict):
+            return response.json({"error": "Le corps de la requête doit être un objet JSON."}, 400)
+        sender = body.get("sender", "default")
+        if not isinstance(sender, str) or not _SENDER_RE.match(sender):
+            return response.json(
+                {
+                    "error": "Le champ « sender » doit faire 1 à 128 caractères "
+                    "(lettres, chiffres, _.:@-)."
+                },
+                400,
+            )
+        message = body.get("message")
+        if not isinstance(message, str):
+            return response.json({"error": "Le champ « message » doit être un texte."}, 400)
+        return sender, clean_text(message), clean_metadata(body.get("metadata"))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Return the Sanic blueprint serving the webhook."""
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            checked = self._validate(request)
+            if isinstance(checked, HTTPResponse):
+                return checked
+            sender, text, metadata = checked
+            if not text:
+                return response.json([])
+            if len(text) > self.max_chars:
+                return response.json(
+                    [{"recipient_id": sender, "text": _domain_text(request, TOO_LONG_RESPONSE)}]
+                )
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text, collector, sender, input_channel=self.name(), metadata=metadata
+                    )
+                )
+            except CancelledError:
+                logger.error("REST message processing timed out (sender hidden).")
+            except Exception as err:  # noqa: BLE001 - never leak the text, keep serving
+                logger.error("REST message processing failed: %s", type(err).__name__)
+            return response.json(collector.messages)
+
+        return webhook

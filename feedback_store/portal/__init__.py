@@ -1,0 +1,1 @@
+"""The portal: agent API, dashboard, exports; also serves the chat widget and /demo."""

@@ -1,0 +1,218 @@
+"""Start the Rasa server, the action server and the portal; stop them all on Ctrl-C.
+
+Used by ``make run`` and by the end-to-end tests (``Stack``), so both run the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import settings as settings_module  # noqa: E402
+
+
+def _sqlite_path(url: str) -> str:
+    return url.split(":///", 1)[1] if url.startswith("sqlite:///") else ""
+
+
+@dataclass
+class Stack:
+    """The three processes of the assistant, configured from an environment mapping."""
+
+    env: Mapping[str, str]
+    model: Path
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.settings = settings_module.load(self.env)
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env)
+        sqlite = _sqlite_path(self.settings.tracker_db_url)
+        env["ACTION_ENDPOINT_URL"] = self.settings.actions_url
+        env["SANIC_HOST"] = self.settings.host  # rasa_sdk binds to it (internal only)
+        env["TRACKER_SQLITE_PATH"] = sqlite or "var/tracker.db"
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    def commands(self) -> dict[str, list[str]]:
+        """Return the command line of each process."""
+        s = self.settings
+        rasa = [
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(self.model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--interface",
+            s.host,
+            "--port",
+            str(s.rasa_port),
+            "--log-file",
+            str(self.log_dir / "rasa-internal.log"),
+            "--cors",
+            *s.cors_origins,
+        ]
+        if s.rasa_api_token:
+            rasa += ["--enable-api", "--auth-token", s.rasa_api_token]
+        actions = [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "bot.actions",
+            "--port",
+            str(s.actions_port),
+        ]
+        portal = [sys.executable, "-m", "feedback_store.portal"]
+        return {"actions": actions, "rasa": rasa, "portal": portal}
+
+    def health_urls(self) -> dict[str, str]:
+        """URL answering 200 once each process is ready."""
+        s = self.settings
+        return {
+            "actions": f"http://{s.host}:{s.actions_port}/health",
+            "rasa": f"http://{s.host}:{s.rasa_port}/webhooks/rest/",
+            "portal": f"http://{s.host}:{s.portal_port}/health",
+        }
+
+    def start(self) -> None:
+        """Start every process, logs under ``log_dir``."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = self._child_env()
+        for name, cmd in self.commands().items():
+            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+            self.processes[name] = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout_s: float = 180.0) -> float:
+        """Wait until every process answers its health URL; return the seconds it took."""
+        started = time.monotonic()
+        pending = dict(self.health_urls())
+        while pending:
+            for name, url in list(pending.items()):
+                proc = self.processes[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with code {proc.returncode}; see {self.log_dir / name}.log"
+                    )
+                try:
+                    if httpx.get(url, timeout=1.0).status_code == 200:
+                        print(
+                            f"  {name} ready after {time.monotonic() - started:.0f} s", flush=True
+                        )
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
+            if pending:
+                time.sleep(0.5)
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL after 10 s)."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train if needed, start everything, print the URLs and wait for Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.launch",
+        description="Start the Rasa server, the action server and the portal (see README).",
+    )
+    parser.add_argument("--no-train", action="store_true", help="fail instead of training")
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_module.load()
+    except settings_module.SettingsError as err:
+        print(f"Invalid configuration: {err}", file=sys.stderr)
+        return 2
+    from scripts import model_cache
+
+    os.chdir(ROOT)
+    (ROOT / "var").mkdir(exist_ok=True)
+    model = model_cache.model_path()
+    if not model.exists():
+        if args.no_train:
+            print(f"No trained model at {model}.", file=sys.stderr)
+            return 1
+        model = model_cache.ensure_model()
+    stack = Stack(env=dict(os.environ), model=model, log_dir=ROOT / "var" / "log")
+    stop_requested = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    print("Starting the action server, the Rasa server and the portal...", flush=True)
+    stack.start()
+    try:
+        took = stack.wait_ready()
+        s = settings
+        print(f"\nAll processes ready in {took:.0f} s. Logs in var/log/.", flush=True)
+        print(f"  Chat (REST webhook): {s.rasa_url}/webhooks/rest/webhook", flush=True)
+        print(f"  Chat (socket.io):    {s.rasa_url}/socket.io", flush=True)
+        print(f"  Action server:       http://{s.host}:{s.actions_port}/health", flush=True)
+        print(
+            f"  Portal:              {s.portal_url}/  (health: {s.portal_url}/health)", flush=True
+        )
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stop_requested:
+            for name, proc in stack.processes.items():
+                if proc.poll() is not None:
+                    print(f"{name} stopped (code {proc.returncode}); see var/log/{name}.log")
+                    stop_requested = True
+            time.sleep(0.5)
+    except (RuntimeError, TimeoutError) as err:
+        print(f"Startup failed: {err}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print("\nStopping...", flush=True)
+    stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Train the Rasa model only when config, domain or training data changed.
+
+The model file is named after a SHA-256 of ``config.yml``, ``domain.yml`` and every file under
+``bot/data`` and kept in a cache directory (``MODEL_CACHE_DIR``, default
+``~/.cache/assistant-services-publics/models``), so a fresh clone on the same machine reuses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = ("config.yml", "domain.yml", "bot/data")
+
+
+def cache_dir() -> Path:
+    """Directory holding trained models."""
+    default = Path.home() / ".cache" / "assistant-services-publics" / "models"
+    return Path(os.environ.get("MODEL_CACHE_DIR", default)).expanduser()
+
+
+def training_hash(root: Path = ROOT) -> str:
+    """SHA-256 (first 16 hex chars) of every training input, path and content."""
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for name in INPUTS:
+        path = root / name
+        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path(root: Path = ROOT) -> Path:
+    """Where the model for the current inputs lives (whether or not it exists yet)."""
+    return cache_dir() / f"model-{training_hash(root)}.tar.gz"
+
+
+def ensure_model(root: Path = ROOT, force: bool = False) -> Path:
+    """Return the trained model for the current inputs, training it first if needed."""
+    target = model_path(root)
+    if target.exists() and not force:
+        print(f"Model up to date: {target}", flush=True)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Training the Rasa model (inputs changed) -> {target}", flush=True)
+    started = time.monotonic()
+    cmd = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "bot/data",
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name[: -len(".tar.gz")],
+    ]
+    subprocess.run(cmd, cwd=root, check=True)
+    print(f"Model trained in {time.monotonic() - started:.0f} s: {target}", flush=True)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.model_cache",
+        description="Train the Rasa model if config.yml, domain.yml or bot/data changed.",
+    )
+    parser.add_argument("--force", action="store_true", help="train even if a cached model exists")
+    parser.add_argument("--print-path", action="store_true", help="only print the model path")
+    args = parser.parse_args(argv)
+    if args.print_path:
+        print(model_path())
+        return 0
+    try:
+        ensure_model(force=args.force)
+    except subprocess.CalledProcessError as err:
+        print(f"Training failed (exit code {err.returncode}).", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
