@@ -45,7 +45,6 @@ class Stack:
         env.update(self.env)
         sqlite = _sqlite_path(self.settings.tracker_db_url)
         env["ACTION_ENDPOINT_URL"] = self.settings.actions_url
-        env["SANIC_HOST"] = self.settings.host  # rasa_sdk binds to it (internal only)
         env["TRACKER_SQLITE_PATH"] = sqlite or "var/tracker.db"
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -77,15 +76,7 @@ class Stack:
         ]
         if s.rasa_api_token:
             rasa += ["--enable-api", "--auth-token", s.rasa_api_token]
-        actions = [
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "bot.actions",
-            "--port",
-            str(s.actions_port),
-        ]
+        actions = [sys.executable, "-m", "bot.action_server"]
         portal = [sys.executable, "-m", "feedback_store.portal"]
         return {"actions": actions, "rasa": rasa, "portal": portal}
 
@@ -113,6 +104,17 @@ class Stack:
                 start_new_session=True,
             )
 
+    def check_tracker_store(self) -> None:
+        """Fail unless Rasa really uses the scrubbing tracker store (no silent fallback)."""
+        from bot.tracker_store import ACTIVE_MARKER
+
+        log = (self.log_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
+        if ACTIVE_MARKER not in log:
+            raise RuntimeError(
+                "Rasa is not using bot.tracker_store.ScrubbingSQLTrackerStore (it may have "
+                f"fallen back to the in-memory store); see {self.log_dir / 'rasa.log'}"
+            )
+
     def wait_ready(self, timeout_s: float = 180.0) -> float:
         """Wait until every process answers its health URL; return the seconds it took."""
         started = time.monotonic()
@@ -136,6 +138,7 @@ class Stack:
                 raise TimeoutError(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
             if pending:
                 time.sleep(0.5)
+        self.check_tracker_store()
         return time.monotonic() - started
 
     def stop(self) -> None:

@@ -1,0 +1,83 @@
+"""A SQL tracker store that replaces personal data with placeholders before anything is saved.
+
+Where a usager's words live in a Rasa 3.6 tracker: ``user`` events (``text``, ``parse_data``
+text and entity values), ``slot`` events (values filled from messages), ``bot`` events (texts
+and buttons that echo slots). This store scrubs those fields in every event it writes to the
+database *and* in every event it streams to the event broker. Works with SQLite and PostgreSQL.
+
+Rasa 3.6 silently falls back to the in-memory store when a custom store fails to import, so
+this class logs ``ACTIVE_MARKER`` once constructed; the launcher refuses to go on without it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+ACTIVE_MARKER = "ScrubbingSQLTrackerStore active"
+
+
+def scrub_event_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of a serialised event with personal data replaced by placeholders."""
+    from feedback_store.scrubbing import scrub, scrub_value
+
+    data = copy.deepcopy(data)
+    kind = data.get("event")
+    if kind == "user":
+        if isinstance(data.get("text"), str):
+            data["text"] = scrub(data["text"]).text
+        parse = data.get("parse_data")
+        if isinstance(parse, dict):
+            if isinstance(parse.get("text"), str):
+                parse["text"] = scrub(parse["text"]).text
+            for entity in parse.get("entities") or []:
+                if isinstance(entity, dict) and "value" in entity:
+                    entity["value"] = scrub_value(entity["value"])
+    elif kind == "slot":
+        data["value"] = scrub_value(data.get("value"))
+    elif kind == "bot":
+        if isinstance(data.get("text"), str):
+            data["text"] = scrub(data["text"]).text
+        if "data" in data:
+            data["data"] = scrub_value(data["data"])
+    return data
+
+
+def scrub_event(event: Event) -> Event:
+    """Return a scrubbed copy of an event (same type, same timestamp)."""
+    if event.type_name not in ("user", "slot", "bot"):
+        return event
+    scrubbed = Event.from_parameters(scrub_event_dict(event.as_dict()))
+    return scrubbed if scrubbed is not None else event
+
+
+class ScrubbingSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` that never writes or streams personal data."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from feedback_store.scrubbing import get_scrubber
+
+        get_scrubber()  # load the scrubber (and spaCy) at server start, not on a usager's turn
+        logger.info(ACTIVE_MARKER)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """Events not stored yet, scrubbed."""
+        for event in super()._additional_events(session, tracker):
+            yield scrub_event(event)
+
+    async def _stream_new_events(
+        self, event_broker: EventBroker, new_events: list[Event], sender_id: str
+    ) -> None:
+        """Publish new events to the broker, scrubbed."""
+        await super()._stream_new_events(
+            event_broker, [scrub_event(e) for e in new_events], sender_id
+        )
