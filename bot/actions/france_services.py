@@ -16,6 +16,14 @@ FS_INTERRUPTIONS = INTERRUPTIONS | {"find_service"}
 
 
 def _resolve(text: str):
+    """Resolve offline; with ``BAN_ENABLED``, full street addresses go to the BAN API too."""
+    import settings
+
+    config = settings.load()
+    if config.ban_enabled:
+        from orientation.ban_client import get_ban_client
+
+        return get_ban_client(enabled=True, timeout_s=config.ban_timeout_s).resolve(text)
     from orientation.places import get_place_resolver
 
     return get_place_resolver().resolve(text)

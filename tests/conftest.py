@@ -1,4 +1,4 @@
-"""Start the three real servers on free ports, once per test session."""
+"""Shared fixtures: the three real servers on free ports (once per session), a REST usager."""
 
 from __future__ import annotations
 
