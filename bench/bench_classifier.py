@@ -61,6 +61,27 @@ def _scores(true: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
     return micro, macro
 
 
+def _print_latency(latencies: list[float], cpu_times: list[float]) -> None:
+    p50, p95 = np.percentile(latencies, [50, 95])
+    cpu50, cpu95 = np.percentile(cpu_times, [50, 95])
+    print(f"latency per story (spaCy + features + models): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(f"  CPU time of the process per story:           p50 {cpu50:.1f} ms, p95 {cpu95:.1f} ms")
+    print(f"  (load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+
+
+def _latency_only(path: str, texts: list[str]) -> None:
+    model = StoryClassifier.load(path)
+    model.classify("Préchauffage du pipeline spaCy.")
+    latencies, cpu_times = [], []
+    for text in texts:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        model.classify(text)
+        latencies.append((time.perf_counter() - started) * 1000)
+        cpu_times.append((time.process_time() - cpu_started) * 1000)
+    print(f"model {model.model_version}, {len(texts)} stories")
+    _print_latency(latencies, cpu_times)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_CORPUS_DIR), help="corpus folder")
@@ -72,6 +93,12 @@ def main(argv=None) -> None:
     parser.add_argument("--char-weight", type=float, default=None, help="char n-gram weight")
     parser.add_argument("--inner-folds", type=int, default=None, help="threshold-tuning folds")
     parser.add_argument("--shrink", type=float, default=None, help="threshold shrinkage")
+    parser.add_argument(
+        "--latency-only",
+        metavar="MODEL",
+        default=None,
+        help="skip cross-validation; time classify() with this trained artefact",
+    )
     parser.add_argument("--per-label", action="store_true", help="print per-label F1")
     args = parser.parse_args(argv)
 
@@ -94,6 +121,9 @@ def main(argv=None) -> None:
 
     stories = load_corpus(args.data)
     texts = [story.text for story in stories]
+    if args.latency_only:
+        _latency_only(args.latency_only, texts)
+        return
     true_irritants = _matrix([s.irritants for s in stories], IRRITANT_CODES)
     true_engagements = _matrix([s.engagements for s in stories], ENGAGEMENT_CODES)
     print(f"corpus: {len(stories)} stories ({corpus_hash(args.data)[:12]}), {args.folds} folds")
@@ -147,12 +177,8 @@ def main(argv=None) -> None:
         ]
         text = "  ".join(f"{micro:.3f}/{macro:.3f}" for micro, macro in cells)
         print(f"{name:30s} {text}")
-    p50, p95 = np.percentile(latencies, [50, 95])
-    cpu50, cpu95 = np.percentile(cpu_times, [50, 95])
     print()
-    print(f"latency per story (spaCy + features + models): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-    print(f"  CPU time of the process per story:           p50 {cpu50:.1f} ms, p95 {cpu95:.1f} ms")
-    print(f"  (load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    _print_latency(latencies, cpu_times)
     if args.per_label:
         print()
         for codes, true, ours, base in (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import time
 from collections import Counter
@@ -47,6 +48,7 @@ def evaluate(
     decision step runs: used by the threshold sweep.
     """
     latencies: list[float] = []
+    cpu_start = time.process_time()
     figures: Counter = Counter()
     statuses: Counter = Counter()
     errors: list[str] = []
@@ -92,7 +94,21 @@ def evaluate(
             figures["unknown_correct"] += result.status == "unknown"
             if result.status != "unknown":
                 errors.append(f"{request['text']!r}: expected unknown, got {result.status}")
-    return {"figures": figures, "statuses": statuses, "latencies": latencies, "errors": errors}
+    cpu_ms = (time.process_time() - cpu_start) * 1000 / max(1, len(latencies))
+    return {
+        "figures": figures,
+        "statuses": statuses,
+        "latencies": latencies,
+        "errors": errors,
+        "cpu_ms": cpu_ms,
+    }
+
+
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:  # pragma: no cover - platform without load average
+        return "n/a"
 
 
 def _ratio(num: int, den: int) -> str:
@@ -109,9 +125,8 @@ def report(split: str, outcome: dict, build_s: float) -> None:
     print(f"top-3 accuracy: {_ratio(f['top3'], n)}")
     print(f"status on in-scope requests: {dict(outcome['statuses'])}")
     print(f"  'match' precision: {_ratio(f['match_correct'], f['match'])}")
-    print(
-        f"  'ambiguous' choices contain the answer: {_ratio(f['ambiguous_has_expected'], f['ambiguous'])}"
-    )
+    offered = _ratio(f["ambiguous_has_expected"], f["ambiguous"])
+    print(f"  'ambiguous' choices contain the answer: {offered}")
     print(f"  in-scope wrongly flagged out_of_scope: {_ratio(f['in_scope_flagged_oos'], n)}")
     print(
         f"out-of-scope detection accuracy (status + right topic): "
@@ -121,9 +136,9 @@ def report(split: str, outcome: dict, build_s: float) -> None:
     print(f"unknown detection: {_ratio(f['unknown_correct'], f['unknown'])}")
     p50 = statistics.median(lat)
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
-    print(
-        f"ranking latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {lat[-1]:.1f} ms ({len(lat)} calls)"
-    )
+    cpu = outcome["cpu_ms"]
+    print(f"ranking latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {lat[-1]:.1f} ms")
+    print(f"  ({len(lat)} timed calls; mean CPU time {cpu:.1f} ms per call; 1-min load {_load()})")
 
 
 def calibrate(ranker: Ranker, requests: list[dict]) -> None:
@@ -149,7 +164,7 @@ def sweep(ranker: Ranker, requests: list[dict]) -> None:
     grid = itertools.product(
         [0.28, 0.31, 0.34, 0.37],  # unknown
         [0.40, 0.45, 0.50, 0.55],  # match
-        [0.03, 0.05, 0.07, 0.09],  # margin
+        [0.03, 0.05, 0.07, 0.09, 0.11],  # margin
         [-0.05, 0.0, 0.05, 0.10],  # out_of_scope_lead
     )
     signals = [ranker.signals(r["text"]) for r in requests]

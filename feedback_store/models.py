@@ -337,6 +337,9 @@ class Agent(Base):
     email = Column(String(254), nullable=False, unique=True, comment="Login e-mail.")
     display_name = Column(String(200), nullable=False, comment="Name shown in the portal.")
     active = Column(Boolean, nullable=False, server_default=true(), comment="Can log in.")
+    password_hash = Column(
+        String(255), comment="scrypt hash of the dashboard password; null: API tokens only."
+    )
     created_at = _created_at()
 
     tokens = relationship("ApiToken", cascade="all, delete-orphan", passive_deletes=True)

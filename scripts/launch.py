@@ -24,10 +24,6 @@ sys.path.insert(0, str(ROOT))
 import settings as settings_module  # noqa: E402
 
 
-def _sqlite_path(url: str) -> str:
-    return url.split(":///", 1)[1] if url.startswith("sqlite:///") else ""
-
-
 @dataclass
 class Stack:
     """The three processes of the assistant, configured from an environment mapping."""
@@ -40,12 +36,17 @@ class Stack:
     def __post_init__(self) -> None:
         self.settings = settings_module.load(self.env)
 
+    def _endpoints(self) -> tuple[Path, dict[str, str]]:
+        from scripts import endpoints
+
+        if endpoints.is_embedded(self.settings):
+            return ROOT / "endpoints.yml", endpoints.build(self.settings)[1]
+        return endpoints.write(self.settings, self.log_dir)
+
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.env)
-        sqlite = _sqlite_path(self.settings.tracker_db_url)
-        env["ACTION_ENDPOINT_URL"] = self.settings.actions_url
-        env["TRACKER_SQLITE_PATH"] = sqlite or "var/tracker.db"
+        env.update(self._endpoints()[1])
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("RASA_TELEMETRY_ENABLED", "false")
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -62,7 +63,7 @@ class Stack:
             "--model",
             str(self.model),
             "--endpoints",
-            "endpoints.yml",
+            str(self._endpoints()[0]),
             "--credentials",
             "credentials.yml",
             "--interface",

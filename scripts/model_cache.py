@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(
         prog="python -m scripts.model_cache",
-        description="Train the Rasa model if config.yml, domain.yml or bot/data changed.",
+        description="Train the Rasa model if config.yml, domain.yml or bot/data changed, and the "
+        "story classifier if its corpus changed.",
     )
     parser.add_argument("--force", action="store_true", help="train even if a cached model exists")
     parser.add_argument("--print-path", action="store_true", help="only print the model path")
@@ -91,7 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as err:
         print(f"Training failed (exit code {err.returncode}).", file=sys.stderr)
         return 1
+    ensure_story_classifier()
     return 0
+
+
+def ensure_story_classifier() -> None:
+    """Train the story classifier if its file is missing or older than the corpus."""
+    os.chdir(ROOT)
+    from feedback_store.classifier.registry import get_classifier
+
+    started = time.monotonic()
+    classifier = get_classifier()
+    print(f"Story classifier {classifier.model_version} ready ({time.monotonic() - started:.0f} s)")
 
 
 if __name__ == "__main__":

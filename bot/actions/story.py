@@ -49,7 +49,7 @@ from bot.actions.story_answers import (
     match_ressenti,
 )
 from feedback_store import taxonomy
-from feedback_store.scrubbing import scrub
+from feedback_store.scrubbing import PLACEHOLDER_RE, scrub
 from feedback_store.stories import (
     TEXT_MAX_LENGTH,
     TEXT_MIN_LENGTH,
@@ -157,6 +157,8 @@ class ValidateStoryForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keep the service as typed; link it to a known organisme when one is named."""
+        if value is None:  # emptied by action_story_reset before the form starts
+            return {"story_service": None}
         text = value.strip() if isinstance(value, str) else ""
         if latest_intent(tracker) == "skip" or is_skip(text):
             return {"story_service": SKIPPED, "story_structure_code": None}
@@ -175,6 +177,8 @@ class ValidateStoryForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Resolve a commune or postal code (offline); "passer" leaves it unknown."""
+        if value is None:  # emptied by action_story_reset before the form starts
+            return {"story_place": None}
         text = value.strip() if isinstance(value, str) else ""
         if value == SKIPPED or latest_intent(tracker) in SKIP_INTENTS or is_skip(text):
             return {"story_place": SKIPPED, "story_postal_code": None}
@@ -199,6 +203,8 @@ class ValidateStoryForm(FormValidationAction):
     def _validate_code(
         slot: str, value: Any, codes: Mapping[str, str], matcher, dispatcher: CollectingDispatcher
     ) -> dict[str, Any]:
+        if value is None:  # emptied by action_story_reset before the form starts
+            return {slot: None}
         if value in codes:
             return {slot: value}
         code = matcher(value)
@@ -226,6 +232,8 @@ class ValidateStoryForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Accept a story of 20 to 5,000 characters; say so clearly otherwise."""
+        if value is None:  # emptied by action_story_reset before the form starts
+            return {"story_text": None}
         text = value.strip() if isinstance(value, str) else ""
         if len(text) < TEXT_MIN_LENGTH:
             dispatcher.utter_message(response="utter_story_text_too_short")
@@ -239,6 +247,8 @@ class ValidateStoryForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Accept an optional suggestion up to 5,000 characters, or "passer"."""
+        if value is None:  # emptied by action_story_reset before the form starts
+            return {"story_suggestion": None}
         text = value.strip() if isinstance(value, str) else ""
         if value == SKIPPED or is_skip(text):
             return {"story_suggestion": SKIPPED}
@@ -253,6 +263,8 @@ class ValidateStoryForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keep an explicit yes or no; explain and ask again otherwise."""
+        if value is None:  # emptied by action_story_reset before the form starts
+            return {"story_consent": None}
         if value in (CONSENT_YES, CONSENT_NO):
             return {"story_consent": value}
         answer = match_consent(value)
@@ -380,7 +392,7 @@ def store_story(draft: StoryDraft) -> Submission:
     Blocking (spaCy, classifier, database): run it in a worker thread.
 
     Raises:
-        PersonalDataOnlyError: If the scrubbed story is shorter than the minimum length.
+        PersonalDataOnlyError: If, personal data removed, less than the minimum length is left.
         StoryValidationError: If a field is invalid (nothing stored).
         OSError: If the database is down and the outbox cannot be written either.
 
@@ -389,8 +401,8 @@ def store_story(draft: StoryDraft) -> Submission:
     suggestion = scrub(draft.suggestion) if draft.suggestion else None
     service = scrub(draft.service).text[:STRUCTURE_LABEL_MAX_LENGTH] if draft.service else None
     story_text = text.text.strip()[:TEXT_MAX_LENGTH]
-    if len(story_text) < TEXT_MIN_LENGTH:
-        raise PersonalDataOnlyError("The scrubbed story is too short to be kept.")
+    if len(PLACEHOLDER_RE.sub("", story_text).strip()) < TEXT_MIN_LENGTH:
+        raise PersonalDataOnlyError("Without its personal data the story is too short to keep.")
     try:
         classification = get_story_classifier().classify(story_text)
     except Exception:  # the story must not be lost because the model failed
@@ -438,7 +450,7 @@ def store_story(draft: StoryDraft) -> Submission:
 
 
 def _lower_first(label: str) -> str:
-    """"Délai de traitement trop long" → "délai de traitement trop long" (keeps acronyms)."""
+    """Lower-case the first letter of a label for mid-sentence use (keeps acronyms like CAF)."""
     if len(label) > 1 and label[1].isupper():
         return label
     return label[:1].lower() + label[1:]
@@ -479,28 +491,36 @@ class ActionSubmitStory(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Submit (or not), reply, and empty the form slots in every case."""
-        events = _clear((*FORM_SLOTS, *DERIVED_SLOTS))
+        """Submit (or not), reply, and empty the form slots in every case.
+
+        ``story_topic_asked`` is always set (true or false): the rules branch on it.
+        """
+        cleared = _clear((*FORM_SLOTS, *DERIVED_SLOTS))
+        not_stored = [
+            *cleared,
+            *_clear(("story_reference", "story_irritants")),
+            SlotSet("story_topic_asked", False),
+        ]
         if tracker.get_slot("story_consent") != CONSENT_YES:
             dispatcher.utter_message(response="utter_story_not_stored")
-            return [*events, *_clear(RESULT_SLOTS)]
+            return not_stored
         draft = draft_from_tracker(tracker)
         try:
             submission = await asyncio.to_thread(store_story, draft)
         except PersonalDataOnlyError:
             dispatcher.utter_message(response="utter_story_personal_data_only")
-            return [*events, *_clear(RESULT_SLOTS)]
+            return not_stored
         except Exception:
             logger.exception("Story submission failed; nothing was stored")
             dispatcher.utter_message(response="utter_story_submit_failed")
-            return [*events, *_clear(RESULT_SLOTS)]
+            return not_stored
         dispatcher.utter_message(response="utter_story_submitted", reference=submission.reference)
         if submission.anonymised:
             dispatcher.utter_message(response="utter_story_anonymised")
         self._summary(dispatcher, submission)
         asked = submission.stored and self._ask_topic(dispatcher, submission, draft.ressenti)
         return [
-            *events,
+            *cleared,
             SlotSet("story_reference", submission.reference),
             SlotSet("story_irritants", list(submission.irritants)),
             SlotSet("story_topic_asked", asked),
@@ -571,7 +591,9 @@ class ActionCorrectTopic(Action):
         if topic is None:
             topic = TOPIC_CONFIRM if latest_intent(tracker) == "affirm" else TOPIC_OTHER
         if topic == TOPIC_CONFIRM:
-            irritants = [c for c in tracker.get_slot("story_irritants") or [] if c in taxonomy.IRRITANTS]
+            irritants = [
+                c for c in tracker.get_slot("story_irritants") or [] if c in taxonomy.IRRITANTS
+            ]
         elif topic == TOPIC_NONE:
             irritants = []
         elif topic in taxonomy.IRRITANTS:

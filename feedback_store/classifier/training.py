@@ -39,12 +39,12 @@ class TrainConfig:
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    c: float = 8.0
+    c: float = 16.0
     class_weight: str | None = "balanced"
     inner_folds: int = 3
     min_positives: int = 3
     threshold_bounds: tuple[float, float] = (0.15, 0.85)
-    threshold_shrinkage: float = 0.0
+    threshold_shrinkage: float = 0.5
     seed: int = 13
 
 

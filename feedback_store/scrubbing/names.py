@@ -2,12 +2,14 @@
 
 Rules: a name after a civility title ("Mme Martin", "M. DURAND", "Maître Fabre"), after a
 self-introduction ("je m'appelle…", "mon nom est…", also in lower case), after a kinship or
-role word ("mon fils Lucas", "la conseillère Sandrine"), after thanks ("merci à Kévin"), and
-after a closing formula ("Cordialement, Nathalie Girard"). spaCy entities and rule matches go
-through the same filter: role words ("Madame la directrice"), administrations ("France Travail"),
-greetings and communes named as places ("la mairie de Briançon") are not names. Every word of a
-detected name is then looked for elsewhere in the text, so "Mme Martin… Martin m'a dit" is
-replaced twice.
+role word ("mon fils Lucas", "la conseillère Sandrine"), after thanks ("merci à Kévin"), after a
+closing formula ("Cordialement, Nathalie Girard"), and capitalised words starting with a known
+first name ("Julie", "Karim Benali"; unambiguous ones also in lower case). spaCy entities and
+rule matches go through the same filter: role words ("Madame la directrice"), administrations
+("France Travail"), greetings, acronyms, a capitalised common word opening a sentence ("Acheter
+un timbre"), communes named as places ("la mairie de Briançon") and public places named after
+people ("lycée Victor Hugo") are not names. Every word of a detected name is then looked for
+elsewhere in the text, so "Mme Martin… Martin m'a dit" is replaced twice.
 """
 
 from __future__ import annotations

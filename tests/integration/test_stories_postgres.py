@@ -7,23 +7,20 @@ create and drop the test database), else ``postgres`` then ``root`` on 127.0.0.1
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import threading
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from feedback_store.db import make_engine, make_session_factory
 from feedback_store.migrate import current_revision, downgrade, head_revision, upgrade
@@ -51,54 +48,14 @@ from feedback_store.stories import (
     submit_story,
 )
 from feedback_store.taxonomy import TAXONOMY_VERSION
+from tests.integration.postgres import admin_engine as _admin_engine
+from tests.integration.postgres import temporary_database
 
 pytestmark = pytest.mark.integration
 
-CANDIDATE_URLS = (
-    "postgresql+psycopg2://postgres@127.0.0.1:5432/test",
-    "postgresql+psycopg2://root@127.0.0.1:5432/test",
-)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = re.compile(r"^EXP-(\d{4})-(\d{6})$")
 TEXT = "Trois appels, trois réponses différentes sur les pièces à fournir pour mon dossier."
-
-
-def _admin_engine():
-    candidates = (
-        [os.environ["FEEDBACK_TEST_POSTGRES_URL"]]
-        if os.environ.get("FEEDBACK_TEST_POSTGRES_URL")
-        else CANDIDATE_URLS
-    )
-    problems = []
-    for url in candidates:
-        engine = create_engine(
-            url, future=True, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-        )
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            return engine
-        except OperationalError as error:
-            problems.append(f"{make_url(url).render_as_string(hide_password=True)}: {error.orig}")
-            engine.dispose()
-    pytest.skip(
-        "PostgreSQL is missing: cannot reach "
-        + "; ".join(problems)
-        + " (set FEEDBACK_TEST_POSTGRES_URL to a reachable server)"
-    )
-
-
-@contextmanager
-def temporary_database(admin):
-    """Create a uniquely named database, yield its URL, drop it (even if connections remain)."""
-    name = f"feedback_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
