@@ -23,6 +23,10 @@ $(STAMP): requirements.txt requirements.lock
 	$(PY) -m pip check
 	@rm -f $(VENV)/.installed-*; touch $@
 
+test-deps: install ## Install the test-only tools: npm dev tools (axe-core) and Debian's Chromium
+	scripts/install_node_deps.sh
+	scripts/install_browser.sh
+
 lock: ## Regenerate requirements.lock from the current venv (after changing requirements.txt)
 	@(echo "# Full pinned dependency tree (pip freeze of a working Python 3.10 venv). Regenerate: make lock"; \
 	  $(PY) -m pip freeze | sort -f) > requirements.lock
@@ -49,7 +53,7 @@ test-unit: install ## Unit tests only
 test-e2e: train ## End-to-end tests (starts the three servers on free ports)
 	$(PY) -m pytest tests/e2e -q
 
-test: install lint validate test-bot ## Install and run the whole suite (lint, Rasa checks, pytest)
+test: install test-deps lint validate test-bot ## Install and run the whole suite (lint, Rasa checks, pytest)
 	$(PY) -m pytest -q -ra
 
 bench: install ## Run every benchmark in bench/ and print the figures
@@ -58,4 +62,4 @@ bench: install ## Run every benchmark in bench/ and print the figures
 clean: ## Remove var/ (databases, logs, results); keeps .venv and the model cache
 	rm -rf var/ results/ .pytest_cache
 
-.PHONY: help install lock train run lint validate test-bot test-unit test-e2e test bench clean
+.PHONY: help install test-deps lock train run lint validate test-bot test-unit test-e2e test bench clean

@@ -33,7 +33,7 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import Session, outerjoin
 
 from feedback_store import xlsx_stream as _xlsx
-from feedback_store.models import AuditLog, Story, StoryLabel, Structure
+from feedback_store.models import Story, StoryLabel, Structure
 from feedback_store.stories import _conditions
 from feedback_store.story_types import StoryFilters, StoryValidationError
 from feedback_store.taxonomy import (
@@ -121,7 +121,7 @@ class ExportScope:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (for the audit log)."""
+        """JSON-ready form (for the audit log: ``from``, ``to``, ``structures``)."""
         return {
             "from": self.date_from.isoformat(),
             "to": self.date_to.isoformat(),
@@ -363,29 +363,3 @@ class _Counter:
 def export_filename(scope: ExportScope, fmt: str) -> str:
     """File name of an export, e.g. ``experiences_2025-01-01_2025-03-31.xlsx``."""
     return f"experiences_{scope.date_from.isoformat()}_{scope.date_to.isoformat()}.{fmt}"
-
-
-def record_export(
-    session: Session, actor: str, kind: str, fmt: str, scope: ExportScope, **details: Any
-) -> None:
-    """Write an export to the audit log (who, what, which period and perimeter).
-
-    Args:
-        session: The caller's session (committed by the caller).
-        actor: Agent e-mail, or ``cli:<user>``.
-        kind: ``stories`` or ``committee_report``.
-        fmt: ``csv``, ``xlsx``, ``pdf`` or ``html``.
-        scope: Period and perimeter exported.
-        **details: Extra non-personal details (e.g. a row count).
-
-    """
-    session.add(
-        AuditLog(
-            actor=actor,
-            action=f"export.{kind}",
-            target_type="export",
-            target=fmt,
-            details={**scope.to_dict(), **details},
-        )
-    )
-    session.flush()

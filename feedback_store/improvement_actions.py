@@ -307,37 +307,42 @@ def update_action(
 
     """
     row = _load(session, action_id)
-    changed: dict[str, Any] = {}
+    values: dict[str, Any] = {}  # validated first: an invalid change leaves the row untouched
     if title is not _UNSET:
-        row.title = _text(title, "title", TITLE_MAX_LENGTH, required=True)
-        changed["title"] = True
+        values["title"] = _text(title, "title", TITLE_MAX_LENGTH, required=True)
     if description is not _UNSET:
-        row.description = _text(description, "description", TEXT_MAX_LENGTH)
-        changed["description"] = True
+        values["description"] = _text(description, "description", TEXT_MAX_LENGTH)
     if owner is not _UNSET:
-        row.owner = _text(owner, "owner", 200)
-        changed["owner"] = True
+        values["owner"] = _text(owner, "owner", 200)
     if due_date is not _UNSET:
-        row.due_date = _due_date(due_date)
-        changed["due_date"] = row.due_date.isoformat() if row.due_date else None
+        values["due_date"] = _due_date(due_date)
     if done_text is not _UNSET:
-        row.done_text = _text(done_text, "done_text", TEXT_MAX_LENGTH)
-        changed["done_text"] = True
+        values["done_text"] = _text(done_text, "done_text", TEXT_MAX_LENGTH)
     if status is not _UNSET:
-        changed["status"] = {"from": row.status, "to": _status(status)}
-        row.status = status
+        values["status"] = _status(status)
     if structure_code is not _UNSET:
         structure = _structure(session, structure_code)
-        row.structure_id = structure.id if structure else None
+        values["structure_id"] = structure.id if structure else None
+    codes = _irritants(irritants) if irritants is not _UNSET else None
+    stories = _stories(session, story_references) if story_references is not _UNSET else None
+    _check_done(values.get("status", row.status), values.get("done_text", row.done_text))
+
+    changed: dict[str, Any] = {name: True for name in values}
+    if "due_date" in values:
+        changed["due_date"] = values["due_date"].isoformat() if values["due_date"] else None
+    if "status" in values:
+        changed["status"] = {"from": row.status, "to": values["status"]}
+    if "structure_id" in values:
+        del changed["structure_id"]
         changed["structure"] = structure_code
-    if irritants is not _UNSET:
-        codes = _irritants(irritants)
+    for name, value in values.items():
+        setattr(row, name, value)
+    if codes is not None:
         row.irritants = [ImprovementActionIrritant(irritant=code) for code in codes]
         changed["irritants"] = codes
-    if story_references is not _UNSET:
-        row.stories = _stories(session, story_references)
-        changed["stories"] = len(row.stories)
-    _check_done(row.status, row.done_text)
+    if stories is not None:
+        row.stories = stories
+        changed["stories"] = len(stories)
     session.flush()
     audit.record(
         session,

@@ -4,9 +4,10 @@ Rasa 3.6 warns about every response that no story or rule predicts, even when a 
 or the input channel sends it with ``utter_message(response=...)`` (the house rule: every French
 sentence lives in ``domain.yml``). This runs exactly the checks of ``rasa data validate`` and
 fails on every warning, except "utterance not used in any story" for a response whose name
-appears, quoted, in the Python code under ``bot/``, that Rasa's own default actions send
-(``utter_restart``, ``utter_default``…) or that a form asks (``utter_ask_<slot>``) — and it then
-checks the reverse: every response name quoted in that code must exist in the domain.
+appears, quoted, in the Python code under ``bot/`` (or as a value in ``orientation/data``),
+that Rasa's own default actions send (``utter_restart``, ``utter_default``…) or a form asks
+(``utter_ask_<slot>``) — and it then checks the reverse: every response name quoted in that
+code must exist in the domain.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 UNUSED_RE = re.compile(r"The utterance '([^']+)' is not used in any story or rule\.")
 QUOTED_RE = re.compile(r"[\"'](utter_[a-z0-9_]+)[\"']")
+DATA_RE = re.compile(r":\s*(utter_[a-z0-9_]+)\s*$", re.MULTILINE)
+# f"utter_droit_erreur_reason_{code}": a family of responses chosen by code.
+PREFIX_RE = re.compile(r"f[\"'](utter_[a-z0-9_]+)\{")
 # Sent by Rasa's default actions (action_restart, action_default_fallback, action_back...).
 # Rasa 3.6 emits this for every domain that has slots (rasa/shared/core/domain.py calls
 # validate_slot_mappings unconditionally); stock `rasa data validate` does not fail on it either.
@@ -28,11 +32,21 @@ RASA_DEFAULT_RESPONSES = {"utter_restart", "utter_default", "utter_back", "utter
 
 
 def responses_used_in_code(root: Path = ROOT) -> set[str]:
-    """Names of responses quoted in the bot's Python code (actions, channels)."""
+    """Names of responses quoted in the bot's code, or named by data files it reads."""
     names: set[str] = set()
     for path in (root / "bot").rglob("*.py"):
         names.update(QUOTED_RE.findall(path.read_text(encoding="utf-8")))
+    for path in (root / "orientation" / "data").rglob("*.yml"):
+        names.update(DATA_RE.findall(path.read_text(encoding="utf-8")))
     return names
+
+
+def response_prefixes_in_code(root: Path = ROOT) -> set[str]:
+    """Prefixes of response families built in code (``f"utter_x_{code}"``)."""
+    prefixes: set[str] = set()
+    for path in (root / "bot").rglob("*.py"):
+        prefixes.update(PREFIX_RE.findall(path.read_text(encoding="utf-8")))
+    return prefixes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         for prefix in ("", f"{form}_")
     }
     accepted = in_code | RASA_DEFAULT_RESPONSES | asked_by_forms
+    prefixes = tuple(response_prefixes_in_code())
     problems: list[str] = []
     for warning in caught:
         if not issubclass(warning.category, UserWarning):
@@ -72,10 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         if message.startswith(UNCONDITIONAL_RASA_WARNINGS):
             continue
         match = UNUSED_RE.search(message)
-        if match and match.group(1) in accepted:
+        if match and (match.group(1) in accepted or match.group(1).startswith(prefixes)):
             continue
         problems.append(message)
     missing = sorted(in_code - set(validator.domain.responses))
+    missing += [
+        f"{prefix}*"
+        for prefix in prefixes
+        if not any(name.startswith(prefix) for name in validator.domain.responses)
+    ]
     problems += [
         f"Response '{name}' is used in bot/ code but not defined in domain.yml." for name in missing
     ]

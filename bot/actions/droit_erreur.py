@@ -1,6 +1,6 @@
 """Rasa adapters for the droit à l'erreur check.
 
-Domain contract (see ``bot/fragments/droit_erreur/domain.yml``):
+Domain contract (see the droit à l'erreur section of ``domain.yml``):
 
 * form ``droit_erreur_form`` with the slots of ``FORM_SLOTS``, each filled from a button entity
   of the same name or from the usager's free text (then read by ``orientation``'s matchers);

@@ -582,7 +582,10 @@ class ActionCorrectTopic(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Read the chosen topic (button entity, or "oui"/"non" typed), store it, thank."""
+        """Read the chosen topic (button entity, or "oui"/"non" typed), store it, thank.
+
+        ``story_topic_asked`` is always set to false (the rules expect it).
+        """
         reference = tracker.get_slot("story_reference")
         if not reference:
             dispatcher.utter_message(response="utter_story_no_recent")
@@ -600,7 +603,7 @@ class ActionCorrectTopic(Action):
             irritants = [topic]
         else:
             dispatcher.utter_message(response="utter_story_ask_topic_all", **all_topic_labels())
-            return []
+            return [SlotSet("story_topic_asked", False)]
         try:
             await asyncio.to_thread(_save_usager_topic, reference, irritants)
         except (SQLAlchemyError, OSError, StoryNotFoundError, StoryValidationError) as error:

@@ -10,7 +10,14 @@ from feedback_store.accounts import AgentRecord
 from feedback_store.improvement_actions import ActionRecord
 from feedback_store.notes import NoteRecord
 from feedback_store.story_types import StoryRecord
-from feedback_store.taxonomy import CANAUX, ENGAGEMENTS, IRRITANTS, RESSENTIS, TAGS_GENERAUX
+from feedback_store.taxonomy import (
+    CANAUX,
+    ENGAGEMENTS,
+    IRRITANTS,
+    RESSENTIS,
+    TAGS_GENERAUX,
+    sorted_codes,
+)
 
 ACTION_STATUS_LABELS = {
     "proposee": "Proposée",
@@ -82,9 +89,9 @@ def story_json(story: StoryRecord) -> dict[str, Any]:
         "status": story.status,
         "taxonomy_version": story.taxonomy_version,
         "model_version": story.model_version,
-        "irritants": list(story.irritants),
-        "engagements": list(story.engagements),
-        "tags": list(story.tags),
+        "irritants": sorted_codes("irritant", story.irritants),
+        "engagements": sorted_codes("engagement", story.engagements),
+        "tags": sorted_codes("tag", story.tags),
         "labels": [
             {
                 "space": label.space,

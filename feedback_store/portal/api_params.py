@@ -73,6 +73,11 @@ class QueryFilters:
         """The service filters restricted to ``structure_codes``."""
         return replace(self.filters, structure_codes=tuple(structure_codes))
 
+    def stories_url(self, **overrides: str | Sequence[str] | None) -> str:
+        """Address of the stories list with these filters (see :meth:`query`)."""
+        query = self.query(**overrides)
+        return f"/api/stories?{query}" if query else "/api/stories"
+
     def query(self, **overrides: str | Sequence[str] | None) -> str:
         """Query string of these filters with some parameters replaced (None removes one)."""
         params: dict[str, Any] = {}
@@ -201,7 +206,8 @@ def parse_filters(request: Request) -> QueryFilters:
         kwargs["date_from"] = start
         values["date_from"] = start.isoformat()
     if end is not None:
-        kwargs["date_to"] = end + timedelta(days=1)
+        if end < date.max:  # the last representable day has no upper bound to give
+            kwargs["date_to"] = end + timedelta(days=1)
         values["date_to"] = end.isoformat()
     text = _one(request, "q")
     if text is not None:

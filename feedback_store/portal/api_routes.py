@@ -158,7 +158,7 @@ def _count_item(
     names: dict[str, str],
     **bounds: str | None,
 ) -> dict[str, Any]:
-    url = "/api/stories?" + query.query(**{by: key}, **bounds) if key is not None else None
+    url = query.stories_url(**{by: key}, **bounds) if key is not None else None
     return {
         "key": key,
         "label": label_of(by, key, names),
@@ -188,7 +188,7 @@ def irritants(request: Request, session: Session, agent: AgentRecord) -> respons
         "total": overview.total,
         "positive": overview.positive,
         "positive_share": _share(overview.positive_share),
-        "stories_url": "/api/stories?" + query.query(),
+        "stories_url": query.stories_url(),
         "items": [
             _count_item(query, by, key, count, overview.total, names)
             for key, count in overview.counts
@@ -210,7 +210,7 @@ def irritants(request: Request, session: Session, agent: AgentRecord) -> respons
                     "total": entry.total,
                     "positive": entry.positive,
                     "positive_share": _share(entry.positive_share),
-                    "stories_url": "/api/stories?" + query.query(**bounds),
+                    "stories_url": query.stories_url(**bounds),
                     "items": [
                         _count_item(query, by, key, count, entry.total, names, **bounds)
                         for key, count in entry.counts
@@ -245,7 +245,7 @@ def stories(request: Request, session: Session, agent: AgentRecord) -> response.
     result = list_stories(session, query.scoped(scope), page, per_page)
 
     def link(number: int) -> str:
-        return "/api/stories?" + query.query(page=str(number), per_page=str(per_page))
+        return query.stories_url(page=str(number), per_page=str(per_page))
 
     return response.json(
         {

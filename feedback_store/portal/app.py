@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import secrets
 
@@ -39,7 +41,7 @@ def create_app(settings: Settings, name: str = "portal") -> Sanic:
         The configured Sanic app.
 
     """
-    app = Sanic(name)
+    app = Sanic(name, dumps=functools.partial(json.dumps, ensure_ascii=False))
     app.config.AUTO_EXTEND = False  # no sanic-ext: no automatic /docs, CORS or extra routes
     app.config.REQUEST_MAX_SIZE = 2_000_000
     app.config.FALLBACK_ERROR_FORMAT = "json"

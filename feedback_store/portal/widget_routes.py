@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse
 from settings import ROOT, Settings
 
 WIDGET_DIR = ROOT / "widget"
-CONFIG_TOKEN = "/*__ASP_CONFIG__*/ null"
+CONFIG_TOKEN = "/*__ASP_CONFIG__*/ null"  # noqa: S105 - a placeholder, not a secret
 FEEDBACK_PATH = "/api/feedback/answer"
 VOTES_FILE = "answer_votes.jsonl"
 MAX_VOTE_BODY = 1024

@@ -1,10 +1,9 @@
-"""The droit à l'erreur domain fragment agrees with the rules' codes and the actions."""
+"""The droit à l'erreur domain agrees with the rules' codes and the actions."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,8 +20,8 @@ from orientation.droit_erreur import (
     VERDICTS,
 )
 from orientation.droit_erreur_data import get_droit_erreur_data
+from tests.unit.actions.droit_erreur_domain import FRAGMENT, load_droit_erreur_domain
 
-FRAGMENTS = Path(__file__).resolve().parents[3] / "bot" / "fragments" / "droit_erreur"
 GLOBAL_INTENTS = {"inform", "stop"}
 ACTION_VARIABLES = {"administration", "url", "phone"}
 PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$")
@@ -30,11 +29,13 @@ PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$")
 
 @pytest.fixture(scope="module")
 def domain() -> dict:
-    return yaml.safe_load((FRAGMENTS / "domain.yml").read_text(encoding="utf-8"))
+    return load_droit_erreur_domain()
 
 
 def texts_and_buttons(domain: dict):
     for name, variations in domain["responses"].items():
+        if not name.startswith(("utter_droit_erreur", "utter_ask_de_")):
+            continue  # other flows' responses, now that the fragment is merged
         for variation in variations:
             yield name, variation.get("text", ""), variation.get("buttons", [])
 
@@ -144,3 +145,25 @@ def test_limit_and_disclaimer_say_what_they_must(domain):
     assert "pas une décision juridique" in disclaimer
     for words in ("10 août 2018", "L123-1", "particuliers", "entreprises", "bonne foi", "fraude"):
         assert words in principe, words
+
+
+def test_nlu_fragment_has_enough_distinct_examples():
+    nlu_file = FRAGMENT.parent / "nlu.yml"
+    if not nlu_file.exists():
+        pytest.skip("NLU fragment already merged into bot/data")
+    examples: dict[str, list[str]] = {}
+    for block in yaml.safe_load(nlu_file.read_text(encoding="utf-8"))["nlu"]:
+        lines = [line[2:].strip() for line in block["examples"].splitlines() if line.strip()]
+        examples[block["intent"]] = lines
+    assert set(examples) == {
+        "ask_droit_erreur",
+        "check_droit_erreur",
+        "droit_erreur_exemple",
+        "droit_erreur_contest",
+        "droit_erreur_entreprise",
+        "droit_erreur_bonne_foi",
+    }
+    every = [text for lines in examples.values() for text in lines]
+    assert len(every) == len(set(every)), "an example is listed twice"
+    for intent, lines in examples.items():
+        assert len(lines) >= 15, intent
