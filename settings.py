@@ -68,7 +68,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "MAX_MESSAGE_CHARS",
-        "2000",
+        "6000",
         "Longest usager message accepted by the webhook; longer ones get a clear answer.",
     ),
     Variable(

@@ -12,9 +12,9 @@ Value formats:
       derived from their own ``id_experience``); ``reference`` is our public ``EXP-…`` reference.
     * ``ressenti_usager``: ``Positif`` / ``Neutre`` / ``Négatif`` as on the SP+ platform.
     * ``ecrit_le``: ISO 8601 date-time in Europe/Paris (a date-time cell in the XLSX).
-    * ``tags_generaux_*``: French labels of the story's active irritants of that tag général,
-      joined by ``" | "`` (the tag's own label when it is set without such an irritant; empty when
-      the tag is not set), so a non-empty cell means "tagged".
+    * ``tags_generaux_*``: empty when the story does not carry that tag général (active label);
+      otherwise the French labels of its active irritants of that tag, joined by ``" | "``, or
+      the tag's own label when none of its irritants is set. A non-empty cell means "tagged".
     * ``irritants`` / ``engagements``: active codes in taxonomy order, joined by ``|``.
 """
 
@@ -68,6 +68,7 @@ CODE_SEPARATOR = "|"
 LABEL_SEPARATOR = " | "
 DEFAULT_BATCH_SIZE = 500
 MAX_PERIOD_DAYS = 3 * 366
+MIN_DAY, MAX_DAY = date(1990, 1, 1), date(2100, 12, 31)
 _IRRITANT_ORDER = {code: index for index, code in enumerate(IRRITANTS)}
 _ENGAGEMENT_ORDER = {code: index for index, code in enumerate(ENGAGEMENTS)}
 # Cells starting with these are run as formulas by spreadsheet software (CSV injection).
@@ -94,6 +95,10 @@ class ExportScope:
             raise StoryValidationError(
                 f"Inverted period: {self.date_from.isoformat()} is after "
                 f"{self.date_to.isoformat()}."
+            )
+        if self.date_from < MIN_DAY or self.date_to > MAX_DAY:
+            raise StoryValidationError(
+                f"Dates must be between {MIN_DAY.isoformat()} and {MAX_DAY.isoformat()}."
             )
         if (self.date_to - self.date_from).days >= MAX_PERIOD_DAYS:
             raise StoryValidationError(f"A period cannot be longer than {MAX_PERIOD_DAYS} days.")
@@ -140,12 +145,13 @@ def _join_codes(codes: Iterable[str], order: dict[str, int]) -> str:
 def _tag_cells(irritants: Sequence[str], tags: Sequence[str]) -> list[str]:
     cells = []
     for code in TAG_EXPORT_COLUMNS:
+        if code not in tags:
+            cells.append("")
+            continue
         labels = [
             IRRITANTS[i].label for i in irritants if i in IRRITANTS and IRRITANTS[i].tag == code
         ]
-        if not labels and code in tags:
-            labels = [TAGS_GENERAUX[code].label]
-        cells.append(LABEL_SEPARATOR.join(labels))
+        cells.append(LABEL_SEPARATOR.join(labels) or TAGS_GENERAUX[code].label)
     return cells
 
 
@@ -217,7 +223,9 @@ def iter_story_rows(
                  created_at, postal_code, suggestion, reference, structure_code, canal, status,
                  partner, taxonomy_version) = row  # fmt: skip
                 story_labels = labels.get(story_id, {})
-                irritants = story_labels.get("irritant", [])
+                irritants = sorted(
+                    story_labels.get("irritant", ()), key=lambda c: _IRRITANT_ORDER.get(c, 99)
+                )
                 yield (
                     submission_id,
                     title,
@@ -233,7 +241,7 @@ def iter_story_rows(
                     canal,
                     status,
                     partner,
-                    _join_codes(irritants, _IRRITANT_ORDER),
+                    CODE_SEPARATOR.join(irritants),
                     _join_codes(story_labels.get("engagement", []), _ENGAGEMENT_ORDER),
                     taxonomy_version,
                 )

@@ -74,6 +74,8 @@ MAX_LISTED_REJECTIONS = 50
 _FALSE_WORDS = frozenset({"", "0", "false", "faux", "non", "no", "none", "null", "nan", "n/a"})
 _DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$")
 PARIS_TZ = "Europe/Paris"
+# C0 control characters but tab and line ends (PostgreSQL text cannot even hold NUL).
+_CONTROL_CHARS = dict.fromkeys((*range(0, 9), 11, 12, *range(14, 32)))
 _NOT_SUGGESTION = frozenset(_FALSE_WORDS | {"oui", "yes", "true", "vrai", "1"})
 
 
@@ -204,8 +206,8 @@ class ImportSummary:
 
 
 def _reason_kind(reason: str) -> str:
-    """The reason without its row-specific part (what follows a colon or a parenthesis)."""
-    return re.split(r"[:(]", reason, maxsplit=1)[0].strip()
+    """The reason without its row-specific details (in parentheses at the end)."""
+    return reason.split(" (", 1)[0].strip()
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -272,7 +274,7 @@ def _csv_rows(text: str, source: str) -> Iterator[SourceRow]:
             return
         except csv.Error as error:
             previous_end = reader.line_num
-            yield SourceRow(start, {}, f"unreadable CSV row: {error}")
+            yield SourceRow(start, {}, f"unreadable CSV row ({error})")
             continue
         previous_end = reader.line_num
         if not any(cell.strip() for cell in cells):
@@ -281,7 +283,7 @@ def _csv_rows(text: str, source: str) -> Iterator[SourceRow]:
             yield SourceRow(
                 start,
                 _canonical(dict(zip(header, cells, strict=False))),
-                f"malformed row: {len(cells)} fields, the header has {width}",
+                f"malformed row ({len(cells)} fields, the header has {width})",
             )
             continue
         yield SourceRow(start, _canonical(dict(zip(header, cells, strict=True))))
@@ -317,7 +319,7 @@ def _json_rows(text: str, source: str) -> Iterator[SourceRow]:
         _check_columns(names, source)
     for index, record in enumerate(objects, start=1):
         if not isinstance(record, dict):
-            yield SourceRow(index, {}, f"not a JSON object: {type(record).__name__}")
+            yield SourceRow(index, {}, f"not a JSON object (got {type(record).__name__})")
         else:
             yield SourceRow(index, _canonical(record))
 
@@ -366,7 +368,7 @@ def _text(value: Any) -> str:
         return " ; ".join(_text(item) for item in value if _text(item))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return str(value).translate(_CONTROL_CHARS).strip()
 
 
 def _truthy(value: Any) -> bool:
@@ -394,7 +396,7 @@ def parse_written_at(value: Any) -> datetime:
     paris = ZoneInfo(PARIS_TZ)
     text = _text(value)
     if not text:
-        raise ValueError("ecrit_le is empty")
+        raise ValueError("ecrit_le: empty")
     match = _DATE_FR.match(text)
     try:
         if match:
@@ -409,8 +411,8 @@ def parse_written_at(value: Any) -> datetime:
             return datetime(day_value.year, day_value.month, day_value.day, 12, tzinfo=paris)
         else:
             moment = datetime.fromisoformat(re.sub(r"Z$", "+00:00", text.replace(" ", "T", 1)))
-    except ValueError as error:
-        raise ValueError(f"ecrit_le {text!r} is not a date ({error})") from None
+    except ValueError:
+        raise ValueError(f"ecrit_le: not a date (got {text!r})") from None
     return moment.replace(tzinfo=paris) if moment.tzinfo is None else moment
 
 
@@ -472,7 +474,7 @@ def _import_row(
         reject(row.error)
         return
     if id_experience is None:
-        reject("id_experience is missing")
+        reject("id_experience: missing")
         return
     submission_id = submission_id_for(id_experience)
     if (
@@ -484,8 +486,8 @@ def _import_row(
     ressenti = _RESSENTI_BY_KEY.get(_key(_text(values.get("ressenti_usager"))))
     if ressenti is None:
         reject(
-            f"ressenti_usager: unknown value {_text(values.get('ressenti_usager'))!r} "
-            "(expected Positif, Neutre or Négatif)"
+            f"ressenti_usager: unknown value (got {_text(values.get('ressenti_usager'))!r}; "
+            "expected Positif, Neutre or Négatif)"
         )
         return
     try:
@@ -494,21 +496,21 @@ def _import_row(
         reject(str(error))
         return
     if written_at > now + timedelta(days=1):
-        reject(f"ecrit_le: {written_at.date().isoformat()} is in the future")
+        reject(f"ecrit_le: in the future ({written_at.date().isoformat()})")
         return
     raw_text = _text(values.get("description"))
     if not raw_text:
-        reject("description is empty")
+        reject("description: empty")
         return
     text = scrubber.scrub(raw_text).text.strip()
     if len(text) < TEXT_MIN_LENGTH:
         reject(
-            f"description too short after scrubbing ({len(text)} characters, "
+            f"description: too short after scrubbing ({len(text)} characters, "
             f"minimum {TEXT_MIN_LENGTH})"
         )
         return
     if len(text) > TEXT_MAX_LENGTH:
-        warn(f"description truncated ({len(text)} characters, maximum {TEXT_MAX_LENGTH})")
+        warn(f"description: truncated ({len(text)} characters, maximum {TEXT_MAX_LENGTH})")
         text = text[:TEXT_MAX_LENGTH].strip()
     postal_code = _text(values.get("code_postal_usager")).replace(" ", "") or None
     if postal_code is not None:
@@ -517,7 +519,7 @@ def _import_row(
         try:
             departement_from_postal_code(postal_code)
         except StoryValidationError:
-            warn(f"code_postal_usager: invalid value {postal_code!r} dropped")
+            warn(f"code_postal_usager: invalid value dropped (got {postal_code!r})")
             postal_code = None
     canal = "autre"
     if _text(values.get("canal")):
@@ -550,7 +552,7 @@ def _import_row(
     try:
         classification = classifier.classify(text)
     except Exception as error:  # noqa: BLE001 - the story is kept without model labels
-        warn(f"classifier failed ({error.__class__.__name__}); stored without model labels")
+        warn(f"classifier failed, stored without model labels ({error.__class__.__name__})")
         classification = None
     try:
         record = submit_story(session, story, classification, created_at=written_at)

@@ -58,6 +58,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "portal" / "templates"
 HTML_TEMPLATE = "committee_report.html"
 REPORT_TITLE = "Rapport du comité qualité"
 BLUE, GREY = "#000091", "#929292"  # DSFR "bleu France" and a neutral grey
+CHART_CAPTION = "En bleu la période, en gris la période précédente."
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -93,6 +94,8 @@ class Trend:
             return "stable"
         if self.direction == "nouveau":
             return "aucune sur la période précédente"
+        if self.percent == 0:
+            return "quasi stable"
         return f"en {self.direction} de {abs(self.percent or 0)}\u00a0%"
 
 
@@ -180,8 +183,10 @@ class CommitteeReport:
 
     @property
     def perimeter_label(self) -> str:
-        """The structures covered, or "Toutes les structures"."""
-        return ", ".join(self.perimeter) if self.perimeter else "Toutes les structures"
+        """The structures covered, "Toutes les structures" or "Aucune structure"."""
+        if self.scope.structure_codes is None:
+            return "Toutes les structures"
+        return ", ".join(self.perimeter) or "Aucune structure"
 
     @property
     def share_positive(self) -> int | None:
@@ -293,12 +298,14 @@ def _verbatims(session: Session, scope: ExportScope, code: str, limit: int) -> l
 
 
 def _actions(session: Session, scope: ExportScope) -> list[ActionLine]:
-    """Actions of the perimeter still relevant to the period (not closed before it started)."""
+    """Actions of the perimeter, with their current status, unless closed before the period.
+
+    Actions created after the period are kept: they often answer what the period revealed.
+    """
     filters = scope.filters()
     stmt = (
         select(ImprovementAction)
         .options(selectinload(ImprovementAction.irritants))
-        .where(ImprovementAction.created_at < filters.date_to)
         .where(
             not_(
                 and_(
@@ -464,14 +471,11 @@ def _draw_irritants(ax: Any, section: EngagementSection) -> None:
         label="Période précédente",
     )
     for position, item in zip(positions, items, strict=True):
-        ax.text(
-            item.trend.current,
-            position - height / 2,
-            f" {item.trend.current}",
-            va="center",
-            fontsize=8,
-            parse_math=False,
-        )
+        for offset, value, color in (
+            (-height / 2, item.trend.current, "black"),
+            (height / 2, item.trend.previous, "#555555"),
+        ):
+            ax.text(value, position + offset, f" {value}", va="center", fontsize=7, color=color)
     ax.set_yticks(list(positions))
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
@@ -479,7 +483,6 @@ def _draw_irritants(ax: Any, section: EngagementSection) -> None:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
 
 
 def _chart_height(section: EngagementSection) -> float:
@@ -530,7 +533,7 @@ def render_html(report: CommitteeReport) -> str:
     return (
         _environment()
         .get_template(HTML_TEMPLATE)
-        .render(report=report, charts=charts, title=REPORT_TITLE)
+        .render(report=report, charts=charts, title=REPORT_TITLE, chart_caption=CHART_CAPTION)
     )
 
 
@@ -583,7 +586,7 @@ class _PdfWriter:
         after: float = 0.35,
     ) -> None:
         line_height = size * 1.4 / 72 / _PAGE_HEIGHT
-        width = int((_TEXT_WIDTH_PT - indent * _PAGE_WIDTH * 72) / (0.58 * size))
+        width = int((_TEXT_WIDTH_PT - indent * _PAGE_WIDTH * 72) / (0.53 * size))
         for line in textwrap.wrap(text, width) or [""]:
             if self._figure is None or self._y - line_height < _BOTTOM:
                 self.new_page()
@@ -633,6 +636,7 @@ def _pdf_section(writer: _PdfWriter, section: EngagementSection) -> None:
     writer.text("Principaux irritants", size=12, bold=True)
     if section.irritants:
         writer.chart(_chart_height(section), lambda ax: _draw_irritants(ax, section))
+        writer.text(CHART_CAPTION, size=7.5, color="#555555", after=0.6)
         for item in section.irritants:
             writer.text(
                 f"{item.label} : {item.trend.current} ({_trend_sentence(item.trend)})",
@@ -714,7 +718,6 @@ def _draw_engagements(ax: Any, report: CommitteeReport) -> None:
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.legend(fontsize=8, frameon=False)
 
 
 def _period_line(scope: ExportScope) -> str:
@@ -766,6 +769,7 @@ def render_pdf(report: CommitteeReport, out: IO[bytes] | str | Path) -> int:
         writer.text(f"Actions d'amélioration suivies : {summary or 'aucune'}.", after=1.2)
         writer.text("Expériences par engagement", size=12, bold=True)
         writer.chart(2.6, lambda ax: _draw_engagements(ax, report))
+        writer.text(CHART_CAPTION, size=7.5, color="#555555", after=0.6)
         for section in report.sections:
             writer.text(
                 f"{section.code} · {section.label} : {section.stories.current} "

@@ -80,7 +80,6 @@ DERIVED_SLOTS: tuple[str, ...] = ("story_structure_code", "story_postal_code")
 RESULT_SLOTS: tuple[str, ...] = ("story_reference", "story_irritants", "story_topic_asked")
 # Intents that interrupt the form (rules answer them) instead of answering its question.
 STORY_INTERRUPTIONS = frozenset({"stop", "restart", "help", "bot_challenge", "ask_human"})
-SKIP_INTENTS = frozenset({"skip", "deny"})
 CONSENT_YES, CONSENT_NO = "yes", "no"
 SERVICE_MAX_LENGTH = 150
 STRUCTURE_LABEL_MAX_LENGTH = 200
@@ -115,6 +114,18 @@ def _resolve_place(text: str):
 # --- form ---------------------------------------------------------------------------------------
 
 
+def skips(tracker: Tracker, text: str) -> bool:
+    """Tell whether an answer skips an optional question.
+
+    Skip words ("passer", "non merci", "je ne sais pas") always do; otherwise the NLU's ``skip``
+    intent does for the "Passer" button or a short message, never for a longer answer that
+    merely starts with "non".
+    """
+    if is_skip(text):
+        return True
+    return latest_intent(tracker) == "skip" and (text.startswith("/") or is_short(text))
+
+
 class ValidateStoryForm(FormValidationAction):
     """Validate ``story_form``: read typed answers, resolve the service and place, check lengths."""
 
@@ -133,11 +144,11 @@ class ValidateStoryForm(FormValidationAction):
         """
         if tracker.get_slot("requested_slot") != slot:
             return {}
-        intent = latest_intent(tracker)
-        if skippable and intent in SKIP_INTENTS:
+        raw = (tracker.latest_message.get("text") or "").strip()
+        if skippable and skips(tracker, raw):
             return {slot: SKIPPED}
         text = latest_text(tracker)
-        if not text or (intent in STORY_INTERRUPTIONS and is_short(text)):
+        if not text or (latest_intent(tracker) in STORY_INTERRUPTIONS and is_short(text)):
             return {}
         return {slot: text}
 
@@ -160,18 +171,22 @@ class ValidateStoryForm(FormValidationAction):
         if value is None:  # emptied by action_story_reset before the form starts
             return {"story_service": None}
         text = value.strip() if isinstance(value, str) else ""
-        if latest_intent(tracker) == "skip" or is_skip(text):
+        organisme = None
+        if 2 <= len(text) <= SERVICE_MAX_LENGTH and not text.startswith("/"):
+            organisme = match_organisme(text, _catalogue_organismes())
+        if organisme is not None:
+            dispatcher.utter_message(
+                response="utter_story_service_resolved", structure=organisme.name
+            )
+            return {"story_service": text, "story_structure_code": organisme.code}
+        if skips(tracker, text):  # "je ne sais plus": the story is kept without a service
             return {"story_service": SKIPPED, "story_structure_code": None}
         if text.startswith("/"):
             return {"story_service": None}
         if not 2 <= len(text) <= SERVICE_MAX_LENGTH:
             dispatcher.utter_message(response="utter_story_service_invalid")
             return {"story_service": None}
-        organisme = match_organisme(text, _catalogue_organismes())
-        if organisme is None:
-            return {"story_service": text, "story_structure_code": None}
-        dispatcher.utter_message(response="utter_story_service_resolved", structure=organisme.name)
-        return {"story_service": text, "story_structure_code": organisme.code}
+        return {"story_service": text, "story_structure_code": None}
 
     async def validate_story_place(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -180,7 +195,7 @@ class ValidateStoryForm(FormValidationAction):
         if value is None:  # emptied by action_story_reset before the form starts
             return {"story_place": None}
         text = value.strip() if isinstance(value, str) else ""
-        if value == SKIPPED or latest_intent(tracker) in SKIP_INTENTS or is_skip(text):
+        if skips(tracker, text):
             return {"story_place": SKIPPED, "story_postal_code": None}
         if not text or text.startswith("/"):
             return {"story_place": None}
@@ -250,7 +265,7 @@ class ValidateStoryForm(FormValidationAction):
         if value is None:  # emptied by action_story_reset before the form starts
             return {"story_suggestion": None}
         text = value.strip() if isinstance(value, str) else ""
-        if value == SKIPPED or is_skip(text):
+        if value == SKIPPED or skips(tracker, text):
             return {"story_suggestion": SKIPPED}
         if not text:
             return {"story_suggestion": None}

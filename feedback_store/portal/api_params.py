@@ -239,7 +239,9 @@ def parse_action_list(request: Request) -> dict[str, Any]:
     irritant = _one(request, "irritant")
     result["irritant"] = code_value("irritant", irritant) if irritant is not None else None
     story = _one(request, "story")
-    result["story"] = reference(story) if story is not None else None
+    if story is not None and not REFERENCE_RE.fullmatch(story.upper()):
+        raise ApiError(f"Référence d'histoire invalide pour story : {story!r} (EXP-AAAA-NNNNNN).")
+    result["story"] = story.upper() if story is not None else None
     return result
 
 

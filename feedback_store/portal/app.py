@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 import secrets
 
@@ -14,8 +12,14 @@ from sanic.request import Request
 from feedback_store import migrate
 from feedback_store.db import make_engine, make_session_factory
 from feedback_store.portal.api_routes import api_bp
-from feedback_store.portal.auth import RateLimiter
+from feedback_store.portal.auth import (
+    IP_LOGIN_ATTEMPTS_PER_MINUTE,
+    LOGIN_ATTEMPTS_PER_MINUTE,
+    RateLimiter,
+)
 from feedback_store.portal.errors import register_error_handlers
+from feedback_store.portal.export_routes import exports_bp
+from feedback_store.portal.widget_routes import create_widget_blueprint
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,7 +45,7 @@ def create_app(settings: Settings, name: str = "portal") -> Sanic:
         The configured Sanic app.
 
     """
-    app = Sanic(name, dumps=functools.partial(json.dumps, ensure_ascii=False))
+    app = Sanic(name)
     app.config.AUTO_EXTEND = False  # no sanic-ext: no automatic /docs, CORS or extra routes
     app.config.REQUEST_MAX_SIZE = 2_000_000
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -51,7 +55,8 @@ def create_app(settings: Settings, name: str = "portal") -> Sanic:
     else:
         logger.warning("PORTAL_SECRET_KEY is empty: dashboard sessions end when the portal stops.")
         app.ctx.secret_key = secrets.token_bytes(32)
-    app.ctx.login_limiter = RateLimiter()
+    app.ctx.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+    app.ctx.ip_login_limiter = RateLimiter(IP_LOGIN_ATTEMPTS_PER_MINUTE)
     register_error_handlers(app)
 
     @app.before_server_start
@@ -78,4 +83,6 @@ def create_app(settings: Settings, name: str = "portal") -> Sanic:
         return response.json({"status": "ok"})
 
     app.blueprint(api_bp)
+    app.blueprint(exports_bp)
+    app.blueprint(create_widget_blueprint())
     return app

@@ -68,6 +68,9 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_ATTEMPTS_PER_MINUTE = 5
+"""Login attempts per minute for one login (a password being guessed)."""
+IP_LOGIN_ATTEMPTS_PER_MINUTE = 20
+"""Login attempts per minute from one client address (several people may share a proxy)."""
 UNAUTHORIZED_MESSAGE = (
     "Authentification requise : fournissez un jeton d'API (en-tête Authorization: Bearer …) "
     "ou connectez-vous au tableau de bord."
@@ -368,7 +371,7 @@ def scope_filters(
 
 
 async def login(request: Request, email: str, password: str) -> tuple[AgentRecord, str]:
-    """Check a dashboard login, rate-limited per IP and per login.
+    """Check a dashboard login, rate-limited per login (5/min) and per client address (20/min).
 
     Returns:
         The agent and the signed session cookie value to set.
@@ -377,9 +380,9 @@ async def login(request: Request, email: str, password: str) -> tuple[AgentRecor
         ApiError: 429 (too many attempts, with ``Retry-After``), 401 (wrong credentials).
 
     """
-    limiter: RateLimiter = request.app.ctx.login_limiter
     login_key = f"login:{(email or '').strip().lower()}"
-    wait = limiter.hit(f"ip:{request.remote_addr or request.ip}", login_key)
+    wait = request.app.ctx.ip_login_limiter.hit(f"ip:{request.remote_addr or request.ip}")
+    wait = wait or request.app.ctx.login_limiter.hit(login_key)
     if wait:
         raise ApiError(
             "Trop de tentatives de connexion : réessayez dans une minute.",
@@ -391,5 +394,5 @@ async def login(request: Request, email: str, password: str) -> tuple[AgentRecor
     )
     if agent is None:
         raise ApiError("Identifiant ou mot de passe incorrect.", 401, "invalid_credentials")
-    limiter.reset(login_key)
+    request.app.ctx.login_limiter.reset(login_key)
     return agent, sign_session(request.app.ctx.secret_key, agent.id)

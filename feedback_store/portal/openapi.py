@@ -170,6 +170,27 @@ def _parameters() -> dict[str, Any]:
                 {"type": "string", "pattern": "^EXP-\\d{4}-\\d{6,}$"},
                 "Actions linked to this story.",
             ),
+            "export_from": {
+                "name": "from",
+                "in": "query",
+                "required": True,
+                "description": "First day of the period (Paris time), included.",
+                "schema": {"type": "string", "format": "date", "example": "2024-01-01"},
+            },
+            "export_to": {
+                "name": "to",
+                "in": "query",
+                "required": True,
+                "description": "Last day of the period (Paris time), included; not before from.",
+                "schema": {"type": "string", "format": "date", "example": "2024-03-31"},
+            },
+            "export_structure": _query(
+                "structure",
+                {"type": "array", "items": {"type": "string"}},
+                "Structure codes (default: every structure on which the agent may export).",
+                style="form",
+                explode=True,
+            ),
             "csrf": {
                 "name": "X-CSRF-Token",
                 "in": "header",
@@ -452,6 +473,21 @@ def _schemas() -> dict[str, Any]:
             },
             "required": ["id", "title", "status", "irritants", "stories"],
         },
+        "VoteInput": {
+            "type": "object",
+            "properties": {
+                "sender": {"type": "string", "pattern": "^[A-Za-z0-9_.:@-]{1,128}$"},
+                "index": {"type": "integer", "minimum": 0, "maximum": 100_000},
+                "vote": {"type": "string", "enum": ["up", "down"]},
+                "partner": _nullable({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}),
+            },
+            "required": ["sender", "index", "vote"],
+        },
+        "VoteError": {
+            "type": "object",
+            "properties": {"error": _string("Explanation in French.")},
+            "required": ["error"],
+        },
         "ActionList": {
             "type": "object",
             "properties": {
@@ -648,6 +684,38 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        **_export_paths(),
+        "/api/feedback/answer": {
+            "post": {
+                "summary": "Thumbs up or down on a bot answer (chat widget, public)",
+                "operationId": "voteAnswer",
+                "tags": ["widget"],
+                "security": [],
+                "requestBody": _body("VoteInput", "The vote; the sender id is stored hashed."),
+                "responses": {
+                    "201": {"description": "Vote recorded."},
+                    **{
+                        str(status): _json(_ref("schemas", "VoteError"), text)
+                        for status, text in (
+                            (400, "Invalid vote."),
+                            (403, "Origin not in CORS_ORIGINS."),
+                            (413, "Body too large."),
+                            (429, "Too many votes from this address (see Retry-After)."),
+                        )
+                    },
+                },
+            },
+            "options": {
+                "summary": "CORS preflight of the vote route",
+                "operationId": "voteAnswerPreflight",
+                "tags": ["widget"],
+                "security": [],
+                "responses": {
+                    "204": {"description": "Allowed origin (CORS headers) or no Origin."},
+                    "403": _json(_ref("schemas", "VoteError"), "Origin not allowed."),
+                },
+            },
+        },
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -657,6 +725,49 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "The OpenAPI document."}},
             }
         },
+    }
+
+
+def _export_paths() -> dict[str, Any]:
+    formats = {
+        "/api/exports/stories.csv": (
+            "exportStoriesCsv",
+            "Stories of a period and perimeter as CSV (open-data columns + labels), streamed",
+            "text/csv",
+        ),
+        "/api/exports/stories.xlsx": (
+            "exportStoriesXlsx",
+            "Stories of a period and perimeter as XLSX, streamed",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        "/api/reports/committee.pdf": (
+            "committeeReportPdf",
+            "Quality committee report of a period and perimeter, as PDF",
+            "application/pdf",
+        ),
+    }
+    return {
+        path: {
+            "get": {
+                "summary": summary,
+                "description": "Needs the role qualite or admin on every structure concerned; "
+                "written to the audit log.",
+                "operationId": operation_id,
+                "tags": ["exports"],
+                "security": SECURITY,
+                "parameters": _params("export_from", "export_to", "export_structure"),
+                "responses": {
+                    "200": {
+                        "description": "The file (attachment).",
+                        "content": {
+                            content_type: {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    **_errors(400, 401, 403, 500),
+                },
+            }
+        }
+        for path, (operation_id, summary, content_type) in formats.items()
     }
 
 

@@ -3,12 +3,7 @@ widget, and a small driver of the chat widget."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,45 +26,16 @@ HOST = "#asp-chat-widget"
 TIMEOUT_MS = 30_000
 
 
-def _serves_widget(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/widget.js", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _swap_portal(stack: Stack) -> None:
-    """Replace the stack's portal by one with the widget blueprint (same port and environment)."""
-    old = stack.processes["portal"]
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(old.pid, signal.SIGTERM)
-    old.wait(timeout=10)
-    log = open(stack.log_dir / "portal-widget.log", "ab")  # noqa: SIM115 - owned by the child
-    stack.processes["portal"] = subprocess.Popen(
-        [sys.executable, "-m", "tests.browser.portal_with_widget"],
-        cwd=ROOT,
-        env=stack._child_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not _serves_widget(stack.settings.portal_url):
-        if stack.processes["portal"].poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"portal with the widget did not start; see {log.name}")
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="session")
 def portal(stack: Stack) -> str:
-    """Base URL of the stack's portal, serving /widget.js and /demo.
-
-    While ``create_app`` does not register the widget blueprint yet, the portal process is
-    swapped for ``tests.browser.portal_with_widget`` (create_app + the blueprint).
-    """
+    """Base URL of the stack's portal, which serves /widget.js and /demo."""
     url = stack.settings.portal_url
-    if not _serves_widget(url):
-        _swap_portal(stack)
+    reply = httpx.get(f"{url}/widget.js", timeout=10)
+    if reply.status_code != 200:
+        pytest.fail(
+            f"{url}/widget.js answered {reply.status_code}: is the widget blueprint "
+            "registered in create_app?"
+        )
     return url
 
 

@@ -28,7 +28,6 @@ from feedback_store.classifier.model import Classification
 from feedback_store.models import Story, StoryLabel, Structure
 
 ROOT = Path(__file__).resolve().parents[3]
-FRAGMENT = ROOT / "bot" / "fragments" / "story" / "domain.yml"
 FORM_STARTED_AT = 1_780_000_000.25  # 2026-05-28, Paris time
 PII = {
     "name": "Jean Dupont",
@@ -49,10 +48,10 @@ SUGGESTION = f"Écrivez-moi à {PII['email']} quand le dossier avance."
 
 @pytest.fixture(scope="module")
 def story_domain() -> dict[str, Any]:
-    """The project domain with the story fragment merged, as the lead will merge it."""
+    """The project domain (the story fragment is merged into it)."""
     from rasa.shared.core.domain import Domain
 
-    return Domain.load([str(ROOT / "domain.yml"), str(FRAGMENT)]).as_dict()
+    return Domain.load(str(ROOT / "domain.yml")).as_dict()
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +295,7 @@ async def test_without_consent_nothing_is_stored(store, classifier, story_domain
     slots = slot_events(events)
     assert slots["story_text"] is None and slots["story_suggestion"] is None
     assert slots["story_reference"] is None
+    assert slots["story_topic_asked"] is False  # always set: the rules branch on it
 
 
 async def test_a_retried_submission_stores_one_story(store, classifier, story_domain):
@@ -537,6 +537,12 @@ async def test_the_service_is_resolved_to_an_organisme_or_kept_as_typed(story_do
     )
     assert slots == {"story_service": SKIPPED, "story_structure_code": None}
 
+    unsure = "je sais plus, la caf peut-être"
+    slots, _, _ = await validate(
+        answer("story_service", unsure, text=unsure, intent="skip"), story_domain
+    )
+    assert slots == {"story_service": unsure, "story_structure_code": "caf"}
+
 
 async def test_the_place_is_a_commune_a_postal_code_or_skipped(story_domain):
     slots, said, _ = await validate(answer("story_place", "05000", text="05000"), story_domain)
@@ -600,6 +606,10 @@ async def test_the_suggestion_is_optional(story_domain):
     assert slots == {"story_suggestion": SKIPPED}
     idea = "Un rappel par SMS quand il manque une pièce."
     slots, _, _ = await validate(answer("story_suggestion", text=idea), story_domain)
+    assert slots == {"story_suggestion": idea}
+    # A real answer is kept even when the NLU hears "non" (deny) in it.
+    idea = "Non, mais il faudrait répondre au téléphone le matin."
+    slots, _, _ = await validate(answer("story_suggestion", text=idea, intent="deny"), story_domain)
     assert slots == {"story_suggestion": idea}
 
 

@@ -13,7 +13,12 @@ from bot.actions.story import DERIVED_SLOTS, FORM_SLOTS, RESULT_SLOTS
 from feedback_store import taxonomy
 
 ROOT = Path(__file__).resolve().parents[3]
-FRAGMENT = ROOT / "bot" / "fragments" / "story"
+# Where the story flow lives now that its fragment is merged into the project.
+MERGED = {
+    "nlu.yml": ROOT / "bot" / "data" / "nlu" / "story.yml",
+    "rules.yml": ROOT / "bot" / "data" / "rules" / "story.yml",
+    "test_stories.yml": ROOT / "tests" / "bot" / "stories" / "test_story.yml",
+}
 PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$")
 # Variables the actions pass with their responses (see bot/actions/story.py).
 ACTION_VARIABLES = {
@@ -31,12 +36,21 @@ NEW_INTENTS += ("correct_topic",)
 
 
 def load(name: str) -> dict:
-    return yaml.safe_load((FRAGMENT / name).read_text(encoding="utf-8"))
+    return yaml.safe_load(MERGED[name].read_text(encoding="utf-8"))
+
+
+def _is_story(name: str) -> bool:
+    return name.startswith(("utter_story", "utter_ask_story", "story_", "action_story"))
 
 
 @pytest.fixture(scope="module")
 def domain() -> dict:
-    return load("domain.yml")
+    """The story flow's part of the project domain."""
+    full = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    part = dict(full)
+    part["responses"] = {k: v for k, v in full["responses"].items() if _is_story(k)}
+    part["slots"] = {k: v for k, v in full["slots"].items() if _is_story(k)}
+    return part
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +159,7 @@ def test_nlu_has_varied_examples_for_every_new_intent(domain):
 
 def test_nlu_examples_do_not_collide_with_the_project(domain):
     labelled: dict[str, set[str]] = {}
-    sources = [*(ROOT / "bot" / "data" / "nlu").glob("*.yml"), FRAGMENT / "nlu.yml"]
+    sources = list((ROOT / "bot" / "data" / "nlu").glob("*.yml"))
     for path in sources:
         for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
             for line in item.get("examples", "").splitlines():

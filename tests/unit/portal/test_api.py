@@ -10,12 +10,17 @@ import pytest
 from sqlalchemy import select
 
 from feedback_store.models import AuditLog
-from feedback_store.portal.auth import sign_session
+from feedback_store.portal.auth import RateLimiter, sign_session
 from tests.unit.portal.conftest import PASSWORD, SECRET, Portal
 
 pytestmark = pytest.mark.filterwarnings("ignore:You have set a listener:UserWarning")
 
-PUBLIC = {("POST", "/api/session"), ("GET", "/api/openapi.json")}
+PUBLIC = {
+    ("POST", "/api/session"),
+    ("GET", "/api/openapi.json"),
+    ("POST", "/api/feedback/answer"),  # widget votes (usagers), guarded by CORS origins
+    ("OPTIONS", "/api/feedback/answer"),
+}
 
 
 def api_routes(portal: Portal) -> set[tuple[str, str]]:
@@ -499,20 +504,41 @@ async def test_dashboard_session_cookie_and_csrf(portal):
     assert (await portal.client.get("/api/stories")).status_code == 401
 
 
-async def test_login_is_rate_limited_per_ip_and_login(portal):
+async def login(portal, email, password):
+    return await portal.client.post("/api/session", json={"email": email, "password": password})
+
+
+async def test_login_is_rate_limited_per_login(portal):
     for _ in range(5):
-        wrong = await portal.client.post(
-            "/api/session", json={"email": "qualite@caf.fr", "password": "pas le bon mot"}
-        )
+        wrong = await login(portal, "qualite@caf.fr", "pas le bon mot")
         assert wrong.status_code == 401
         assert error_of(wrong) == ("invalid_credentials", "Identifiant ou mot de passe incorrect.")
-    blocked = await portal.client.post(
-        "/api/session", json={"email": "qualite@caf.fr", "password": PASSWORD}
-    )
+    blocked = await login(portal, "QUALITE@caf.fr", PASSWORD)  # even the right password
     assert blocked.status_code == 429
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
     assert "Trop de tentatives" in error_of(blocked)[1]
     assert "set-cookie" not in blocked.headers
+    other = await login(portal, "agent05@caf.fr", "pas le bon mot")
+    assert other.status_code == 401  # other logins from the same address still get an answer
+
+
+async def test_login_is_rate_limited_per_client_address(portal):
+    for number in range(20):
+        assert (await login(portal, f"x{number}@caf.fr", "pas le bon mot")).status_code == 401
+    assert (await login(portal, "qualite@caf.fr", PASSWORD)).status_code == 429
+
+
+def test_rate_limiter_window_slides():
+    now = [0.0]
+    limiter = RateLimiter(2, 60.0, clock=lambda: now[0])
+    assert limiter.hit("k") == 0 and limiter.hit("k") == 0
+    assert limiter.hit("k") == 60.0
+    now[0] = 30.0
+    assert limiter.hit("k") == 30.0 and limiter.hit("other") == 0
+    now[0] = 60.0
+    assert limiter.hit("k") == 0  # the first attempt left the window
+    limiter.reset("k")
+    assert limiter.hit("k") == 0 and limiter.hit("k") == 0
 
 
 async def test_unexpected_errors_are_a_generic_500_without_details(portal, monkeypatch):
