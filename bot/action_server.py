@@ -34,6 +34,15 @@ def warm_up() -> None:
         get_classifier,
     ):
         factory()
+    try:  # migrate the story database and replay stories queued while it was down
+        from bot.actions.feedback_db import flush_outbox, get_session_factory
+
+        get_session_factory()
+        flush_outbox()
+    except Exception as err:  # noqa: BLE001 - the outbox keeps stories until the DB is back
+        logger.warning(
+            "Story database unreachable at start (%s): stories go to the outbox", type(err).__name__
+        )
     logger.info("Action server warmed up in %.1f s", time.monotonic() - started)
 
 

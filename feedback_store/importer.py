@@ -57,6 +57,7 @@ __all__ = [
     "detect_format",
     "import_file",
     "import_rows",
+    "parse_written_at",
     "read_rows",
     "submission_id_for",
 ]

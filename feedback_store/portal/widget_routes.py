@@ -4,7 +4,8 @@ Register on the portal with ``app.blueprint(create_widget_blueprint())``. Routes
 
 - ``GET /widget.js``: the widget, with the Rasa webhook URL of the settings injected;
 - ``GET /widget/config.json``: the same configuration, for a copy of widget.js hosted elsewhere;
-- ``GET /demo``: a fictional partner page embedding the widget (strict CSP with a nonce);
+- ``GET /demo``: a fictional partner page embedding the widget (strict CSP with a nonce); the
+  query string may set the options ``storage``, ``position``, ``open`` and ``accent-color``;
 - ``POST /api/feedback/answer``: thumbs up/down on a bot answer, appended to a JSON-lines file
   (``answer_votes.jsonl`` beside the SQLite story store, else ``var/``). Callable from the
   origins of ``CORS_ORIGINS`` only, validated, rate-limited per client IP.
@@ -13,11 +14,13 @@ Register on the portal with ``app.blueprint(create_widget_blueprint())``. Routes
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import secrets
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -40,6 +43,12 @@ VOTES = ("up", "down")
 SENDER_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 PARTNER_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SCRIPT_CACHE = "public, max-age=300, stale-while-revalidate=3600"
+DEMO_OPTIONS = {
+    "storage": re.compile(r"^(session|local)$"),
+    "position": re.compile(r"^(left|right)$"),
+    "open": re.compile(r"^(true|false)$"),
+    "accent-color": re.compile(r"^#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?$"),
+}
 
 
 class VoteError(ValueError):
@@ -106,6 +115,16 @@ def widget_script(settings: Settings) -> tuple[bytes, str]:
     """Return widget.js with the configuration injected, and its ETag (cached per file version)."""
     config_json = json.dumps(widget_config(settings), separators=(",", ":"))
     return _script(config_json, (WIDGET_DIR / "widget.js").stat().st_mtime_ns)
+
+
+def demo_attributes(args: Mapping[str, str]) -> str:
+    """``data-*`` attributes of the demo's script tag from the query string (known values only)."""
+    attributes = []
+    for name, pattern in DEMO_OPTIONS.items():
+        value = args.get(name)
+        if isinstance(value, str) and pattern.match(value):
+            attributes.append(f' data-{name}="{html.escape(value)}"')
+    return "".join(attributes)
 
 
 def votes_path(settings: Settings) -> Path:
@@ -219,8 +238,9 @@ def create_widget_blueprint(limiter: RateLimiter | None = None) -> Blueprint:
             f"style-src 'self' 'nonce-{nonce}'; connect-src 'self' {rasa}; img-src 'self' data:; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
         )
+        options = demo_attributes({name: request.args.get(name) for name in DEMO_OPTIONS})
         return response.html(
-            page.replace("{{nonce}}", nonce),
+            page.replace("{{nonce}}", nonce).replace("{{options}}", options),
             headers={
                 "Content-Security-Policy": csp,
                 "Cache-Control": "no-store",

@@ -93,12 +93,23 @@ class Chat:
     def bot_count(self) -> int:
         return self.page.locator(f"{HOST} .msg.bot").count()
 
+    def _texts(self, role: str) -> list[str]:
+        """Text of the message bubbles, without the prefix read to screen-reader users."""
+        return self.page.evaluate(
+            """([sel, role]) => [...document.querySelector(sel).shadowRoot
+                .querySelectorAll(`.msg.${role} .bubble`)].map((bubble) => {
+                    const copy = bubble.cloneNode(true);
+                    copy.querySelectorAll('.sr').forEach((node) => node.remove());
+                    return copy.textContent;
+                })""",
+            [HOST, role],
+        )
+
     def bot_texts(self) -> list[str]:
-        return self.page.locator(f"{HOST} .msg.bot .bubble").all_inner_texts()
+        return self._texts("bot")
 
     def user_texts(self) -> list[str]:
-        texts = self.page.locator(f"{HOST} .msg.user .bubble").all_inner_texts()
-        return [t.removeprefix("Vous : ") for t in texts]
+        return self._texts("user")
 
     def wait_answer(self, before: int) -> list[str]:
         """Wait until the answer to the last message is shown; return the new bot texts."""

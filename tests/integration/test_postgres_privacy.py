@@ -73,3 +73,17 @@ def test_chat_on_postgres_stores_placeholders_only(pg_stack):
     for value in PLANTED.values():
         assert value not in stored
         assert value.replace(" ", "") not in stored
+
+
+def test_story_on_postgres_keeps_no_personal_data(pg_stack):
+    from tests.story_conversation import PLANTED as STORY_PLANTED
+    from tests.story_conversation import planted_values_in, tell_story
+
+    stack, url = pg_stack
+    usager = Conversation(stack, sender="pg-privacy-story")
+    reference, _ = tell_story(usager)
+    stored = all_text(url)
+    assert reference in stored  # the story was written to PostgreSQL...
+    assert "[TELEPHONE]" in stored
+    assert planted_values_in(stored) == []  # ...and none of the planted values, in any table
+    assert set(STORY_PLANTED)  # five kinds planted: name, e-mail, phone, IBAN, address

@@ -75,11 +75,8 @@ class Seed:
     revoked_token: str
 
 
-@pytest.fixture(scope="session")
-def seed(tmp_path_factory) -> Seed:
-    path = tmp_path_factory.mktemp("portal") / "feedback.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
+def seed_store(url: str, path: object = None) -> Seed:
+    """Fill a migrated, empty store with the structures, agents, tokens and stories above."""
     engine = make_engine(url)
     tokens, references = {}, {}
     with make_session_factory(engine).begin() as session:
@@ -117,6 +114,14 @@ def seed(tmp_path_factory) -> Seed:
             references[name] = story.reference
     engine.dispose()
     return Seed(path, tokens, references, revoked.token)
+
+
+@pytest.fixture(scope="session")
+def seed(tmp_path_factory) -> Seed:
+    path = tmp_path_factory.mktemp("portal") / "feedback.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return seed_store(url, path)
 
 
 @asynccontextmanager
@@ -167,11 +172,9 @@ class Portal:
         return self.app.ctx.session_factory
 
 
-@pytest.fixture()
-async def portal(seed: Seed, tmp_path):
-    path = tmp_path / "feedback.db"
-    shutil.copyfile(seed.path, path)
-    url = f"sqlite:///{path}"
+@asynccontextmanager
+async def open_portal(url: str, seed: Seed):
+    """Start a portal app on the store at ``url`` and yield a :class:`Portal` talking to it."""
     settings = settings_module.load({"FEEDBACK_DB_URL": url, "PORTAL_SECRET_KEY": SECRET})
     Sanic.test_mode = True  # lets Sanic's start-up "touch-up" run again for each app
     app = create_app(settings, name=f"portal_test_{uuid.uuid4().hex[:12]}")
@@ -179,3 +182,11 @@ async def portal(seed: Seed, tmp_path):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
             yield Portal(app, client, seed, url)
+
+
+@pytest.fixture()
+async def portal(seed: Seed, tmp_path):
+    path = tmp_path / "feedback.db"
+    shutil.copyfile(seed.path, path)
+    async with open_portal(f"sqlite:///{path}", seed) as running:
+        yield running
