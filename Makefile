@@ -23,8 +23,11 @@ $(STAMP): requirements.txt requirements.lock
 	$(PY) -m pip check
 	@rm -f $(VENV)/.installed-*; touch $@
 
-test-deps: install ## Install the test-only tools: npm dev tools (axe-core) and Debian's Chromium
+assets: ## npm ci (committed lock) and vendor the DSFR into the portal's static files
 	scripts/install_node_deps.sh
+	scripts/vendor_dsfr.sh
+
+test-deps: install assets ## Install the test-only tools too: Debian's Chromium for the browser tests
 	scripts/install_browser.sh
 
 lock: ## Regenerate requirements.lock from the current venv (after changing requirements.txt)
@@ -34,7 +37,7 @@ lock: ## Regenerate requirements.lock from the current venv (after changing requ
 train: install ## Train the Rasa model if config.yml, domain.yml or bot/data changed (cached by hash)
 	$(PY) -m scripts.model_cache
 
-run: install ## Install, train if needed, start Rasa (:5005), actions (:5055), portal (:8000)
+run: install assets ## Install, train if needed, start Rasa (:5005), actions (:5055), portal (:8000)
 	$(PY) -m scripts.launch
 
 lint: install ## ruff check + format check
@@ -62,4 +65,4 @@ bench: install ## Run every benchmark in bench/ and print the figures
 clean: ## Remove var/ (databases, logs, results); keeps .venv and the model cache
 	rm -rf var/ results/ .pytest_cache
 
-.PHONY: help install test-deps lock train run lint validate test-bot test-unit test-e2e test bench clean
+.PHONY: help install assets test-deps lock train run lint validate test-bot test-unit test-e2e test bench clean

@@ -98,6 +98,7 @@
     ".retry{min-height:2.75rem;padding:.5rem 1rem;border:1px solid #000091;background:#fff;color:#000091;font-weight:700}" +
     ".form{display:flex;align-items:flex-end;gap:.5rem;padding:.75rem 1rem .25rem;border-top:1px solid #ddd}" +
     ".form textarea{flex:1;min-width:0;min-height:2.75rem;max-height:8rem;margin:0;padding:.5rem .75rem;border:0;border-bottom:2px solid #3a3a3a;border-radius:.25rem .25rem 0 0;background:#eee;color:#161616;font:inherit;resize:none}" +
+    ".form textarea::placeholder{color:#666;opacity:1}" +
     ".send{display:inline-flex;align-items:center;gap:.25rem;min-height:2.75rem;padding:.5rem 1rem;border:0;background:var(--a);color:#fff;font-weight:700}" +
     ".foot{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:0 .75rem;padding:0 1rem .25rem;color:#666;font-size:.8125rem}" +
     ".foot p{margin:0}" +
@@ -682,6 +683,7 @@
       this.state.messages.push(userMessage);
       this.removeQuickReplies();
       userRow = this.renderMessage(userMessage, false);
+      this.questionRow = userRow;
       if (typed) this.input.value = "";
     }
     this.typing.removeAttribute("hidden");
@@ -733,6 +735,7 @@
 
   Widget.prototype.receive = function (answers) {
     var self = this;
+    var firstRow = null;
     var lastRow = null;
     var lastMessage = null;
     answers.forEach(function (answer) {
@@ -749,11 +752,20 @@
       var message = { role: "bot", text: text, n: self.state.next++, vote: null, buttons: buttons };
       self.state.messages.push(message);
       lastRow = self.renderMessage(message, true);
+      firstRow = firstRow || lastRow;
       lastMessage = message;
       if (text) self.announce(T.bot + text);
     });
     if (lastRow) this.addVote(lastRow, lastMessage);
-    this.scrollDown();
+    this.scrollTo(this.questionRow && this.questionRow.parentNode ? this.questionRow : firstRow);
+    this.questionRow = null;
+  };
+
+  /** Show a long answer from its start (with the question above it), not from its end. */
+  Widget.prototype.scrollTo = function (row) {
+    if (!row) return;
+    var offset = row.getBoundingClientRect().top - this.log.getBoundingClientRect().top;
+    this.log.scrollTop = Math.min(this.log.scrollTop + offset - 8, this.log.scrollHeight);
   };
 
   Widget.prototype.showError = function (message) {

@@ -18,7 +18,7 @@ __all__ = ["Bar", "column_chart_svg", "horizontal_bar_chart_svg"]
 BAR_COLOR = "#000091"  # DSFR blue-france-sun-113
 TEXT_COLOR = "#161616"  # DSFR grey-50
 AXIS_COLOR = "#929292"
-FONT = "font-family=\"Marianne, arial, sans-serif\""
+FONT = 'font-family="Marianne, arial, sans-serif"'
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,14 @@ def _linked(bar: Bar, inner: str) -> str:
 
 def _open_svg(width: int, height: int) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="dashboard-chart" width="100%" '
-        f'viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="dashboard-chart" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" '
         f'aria-hidden="true" focusable="false" {FONT}>'
     )
 
 
 def horizontal_bar_chart_svg(
-    bars: Sequence[Bar], *, width: int = 720, label_width: int = 280, row_height: int = 30
+    bars: Sequence[Bar], *, width: int = 760, label_width: int = 340, row_height: int = 30
 ) -> Markup:
     """Horizontal bars, one row per item, labels on the left and values at the bar ends."""
     if not bars:
@@ -62,12 +62,12 @@ def horizontal_bar_chart_svg(
         top = 5 + index * row_height
         middle = top + row_height / 2
         length = max(round(room * bar.value / peak), 1 if bar.value else 0)
-        label = escape(_shorten(bar.label, 40))
+        label = escape(_shorten(bar.label, 42))
         parts.append(
             _linked(
                 bar,
                 f'<g><text x="{label_width - 8}" y="{middle:.1f}" text-anchor="end" '
-                f'dominant-baseline="middle" font-size="13" fill="{TEXT_COLOR}">{label}</text>'
+                f'dominant-baseline="middle" font-size="12" fill="{TEXT_COLOR}">{label}</text>'
                 f'<rect x="{label_width}" y="{top + 5}" width="{length}" '
                 f'height="{row_height - 10}" fill="{BAR_COLOR}"/>'
                 f'<text x="{label_width + length + 6}" y="{middle:.1f}" '
@@ -82,7 +82,7 @@ def horizontal_bar_chart_svg(
     return Markup("".join(parts))  # noqa: S704 - every label is escaped above
 
 
-def column_chart_svg(bars: Sequence[Bar], *, height: int = 220, column_width: int = 56) -> Markup:
+def column_chart_svg(bars: Sequence[Bar], *, height: int = 220, column_width: int = 84) -> Markup:
     """Vertical columns (e.g. one per month), labels below and values above each column."""
     if not bars:
         return Markup("")
@@ -104,7 +104,7 @@ def column_chart_svg(bars: Sequence[Bar], *, height: int = 220, column_width: in
                 f'<text x="{centre:.1f}" y="{baseline - size - 6}" text-anchor="middle" '
                 f'font-size="13" fill="{TEXT_COLOR}">{bar.value}</text>'
                 f'<text x="{centre:.1f}" y="{baseline + 18}" text-anchor="middle" '
-                f'font-size="12" fill="{TEXT_COLOR}">{escape(_shorten(bar.label, 10))}</text></g>',
+                f'font-size="12" fill="{TEXT_COLOR}">{escape(_shorten(bar.label, 12))}</text></g>',
             )
         )
     parts.append(

@@ -28,6 +28,7 @@ __all__ = [
     "french_date",
     "french_month",
     "render",
+    "short_month",
     "safe_next",
 ]
 
@@ -64,6 +65,21 @@ MONTHS = (
     "décembre",
 )
 
+SHORT_MONTHS = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
 
 def french_date(value: date | datetime | None) -> str:
     """``8 janvier 2024`` (datetimes are shown in Paris time, with the hour)."""
@@ -78,6 +94,11 @@ def french_date(value: date | datetime | None) -> str:
 def french_month(value: date) -> str:
     """``janvier 2024``."""
     return f"{MONTHS[value.month - 1]} {value.year}"
+
+
+def short_month(value: date) -> str:
+    """``janv. 2024`` (chart labels)."""
+    return f"{SHORT_MONTHS[value.month - 1]} {value.year}"
 
 
 def percent(value: float | None) -> str:

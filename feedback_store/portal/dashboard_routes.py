@@ -58,6 +58,7 @@ from feedback_store.portal.dashboard_pages import (
     french_month,
     render,
     safe_next,
+    short_month,
 )
 from feedback_store.portal.errors import ApiError
 from feedback_store.stories import (
@@ -245,7 +246,7 @@ def overview(request: Request, session: Session, agent: AgentRecord) -> response
     if error is not None:
         return render(
             request, "dashboard/overview.html", status=400, error=error, data=None,
-            title="Tableau de bord", **context,
+            export_structures=[], title="Tableau de bord", **context,
         )  # fmt: skip
     filters = query.scoped(scope)
     by_irritant = irritant_overview(session, filters, by="irritant", period="month")
@@ -278,11 +279,19 @@ def overview(request: Request, session: Session, agent: AgentRecord) -> response
         "engagements": engagement_rows,
         "engagement_chart": horizontal_bar_chart_svg(engagement_rows),
         "months": months,
-        "month_chart": column_chart_svg([bar for _entry, bar in months]),
+        "month_chart": column_chart_svg(
+            [Bar(short_month(entry.start), bar.value, bar.href) for entry, bar in months]
+        ),
         "all_stories": _stories_link(query),
     }
+    exports = _structures(session, agent, "exports") if agent.may("exports") else []
     return render(
-        request, "dashboard/overview.html", data=data, title="Tableau de bord", **context
+        request,
+        "dashboard/overview.html",
+        data=data,
+        export_structures=exports,
+        title="Tableau de bord",
+        **context,
     )
 
 
@@ -405,7 +414,9 @@ def story_detail(
 
 
 def _back_to_story(story: StoryRecord, saved: str) -> response.HTTPResponse:
-    return response.redirect(f"/dashboard/stories/{quote(story.reference)}?saved={saved}", 303)
+    return response.redirect(
+        f"/dashboard/stories/{quote(story.reference)}?saved={saved}", status=303
+    )
 
 
 def _form_codes(values: Iterable[str], space: str) -> list[str]:
@@ -526,9 +537,7 @@ def _linked_stories(session: Session, agent: AgentRecord, text: str) -> list[str
 
 @dashboard_bp.post("/dashboard/actions")
 @dashboard_page("actions.write")
-def actions_create(
-    request: Request, session: Session, agent: AgentRecord
-) -> response.HTTPResponse:
+def actions_create(request: Request, session: Session, agent: AgentRecord) -> response.HTTPResponse:
     """Create an improvement action from the form (audited); errors re-show the form."""
     raw = request.form
     form = {name: (raw.get(name) or "").strip() for name in EMPTY_ACTION_FORM}
@@ -560,4 +569,6 @@ def actions_create(
         return _actions_page(request, session, agent, form=form, status=400, error=error.message)
     except ValueError as error:
         return _actions_page(request, session, agent, form=form, status=400, error=str(error))
-    return response.redirect(f"/dashboard/actions?created={action.id}#action-{action.id}", 303)
+    return response.redirect(
+        f"/dashboard/actions?created={action.id}#action-{action.id}", status=303
+    )

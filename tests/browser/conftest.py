@@ -87,7 +87,9 @@ class Chat:
         self.alert = page.get_by_role("alert")
 
     def open(self) -> None:
-        self.launcher.click()
+        """Open the dialog, unless the widget reopened it by itself (it was open before)."""
+        if not self.dialog.is_visible():
+            self.launcher.click()
         self.dialog.wait_for(state="visible")
 
     def bot_count(self) -> int:

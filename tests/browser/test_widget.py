@@ -89,16 +89,13 @@ def test_full_conversation_through_the_widget(page, chat: Chat, portal, stack):
     expect(link).to_have_attribute("target", "_blank")
     assert "(nouvelle fenêtre)" in link.inner_text()
 
-    answer = chat.choose("Une autre commune")
-    assert "Dans quelle commune" in answer[0]
-    answer = chat.say("Gap")
+    answer = chat.say("et la France services la plus proche de Gap ?")
     assert "France services les plus proches de Gap" in "\n".join(answer)
     assert sum(" km\n" in t for t in answer) == 3
     assert chat.user_texts() == [
         "Trouver le bon service",
         "je dois refaire ma carte d'identité, je suis à Briançon",
-        "Une autre commune",
-        "Gap",
+        "et la France services la plus proche de Gap ?",
     ]
 
     sender = state(page)["sender"]
@@ -106,14 +103,13 @@ def test_full_conversation_through_the_widget(page, chat: Chat, portal, stack):
         "/greet",
         "/find_service",
         "je dois refaire ma carte d'identité, je suis à Briançon",
-        "/find_france_services",
-        "Gap",
+        "et la France services la plus proche de Gap ?",
     ]
     assert all(m["sender"] == sender for m in sent)
     assert all(m["metadata"] == {"partner": "mairie-de-gap"} for m in sent)
 
     votes = chat.dialog.get_by_role("group", name="Cette réponse vous a-t-elle aidé ?")
-    assert votes.count() == 5  # one per answer
+    assert votes.count() == 4  # one per answer
     last = votes.last
     last.get_by_role("button", name="Oui, cette réponse m'a aidé").click()
     expect(last.get_by_role("status")).to_have_text("Merci pour votre avis.")
@@ -172,6 +168,20 @@ def test_session_storage_by_default_local_storage_on_request(context, portal):
             assert state(other.page, storage)["sender"] != state(first.page, storage)["sender"]
         first.page.close()
         other.page.close()
+
+
+def test_partner_options_open_position_and_accent(page, chat: Chat, portal):
+    launcher_color = f"""() => getComputedStyle(document.querySelector('{HOST}')
+        .shadowRoot.querySelector('.launcher')).backgroundColor"""
+    page.goto(f"{portal}/demo?open=true&position=left&accent-color=%2318753c")
+    expect(chat.dialog).to_be_visible()
+    assert "assistant automatique" in chat.wait_answer(0)[0]
+    assert chat.launcher.bounding_box()["x"] < 100
+    assert page.evaluate(launcher_color) == "rgb(24, 117, 60)"
+    page.goto(f"{portal}/demo?accent-color=%23ffff00")  # too light for white text: refused
+    expect(chat.dialog).to_be_visible()  # was open on this site: opens again
+    assert page.evaluate(launcher_color) == "rgb(0, 0, 145)"
+    assert chat.launcher.bounding_box()["x"] > 600
 
 
 def test_server_unreachable_keeps_the_text_then_retry_works(page, chat: Chat, portal):

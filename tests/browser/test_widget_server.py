@@ -14,6 +14,7 @@ from feedback_store.portal.widget_routes import (
     MAX_VOTE_BODY,
     RateLimiter,
     VoteError,
+    demo_attributes,
     parse_vote,
     votes_path,
 )
@@ -86,6 +87,14 @@ def test_rate_limiter_memory_is_bounded():
     for i in range(1000):
         limiter.allow(f"ip{i}", now=i * 0.001)
     assert len(limiter._events) <= 100
+
+
+def test_demo_options_keep_known_values_only():
+    options = {"storage": "local", "position": "left", "open": "true", "accent-color": "#18753c"}
+    assert demo_attributes(options) == (
+        ' data-storage="local" data-position="left" data-open="true" data-accent-color="#18753c"'
+    )
+    assert demo_attributes({"storage": '"><script>', "accent-color": "red", "open": None}) == ""
 
 
 def test_votes_go_beside_the_sqlite_story_store(tmp_path):

@@ -65,3 +65,12 @@ def test_stop_in_the_middle(conversation):
     assert "j'arrête" in conversation.texts(reply)
     reply = conversation.say("bonjour")
     assert "assistant automatique" in conversation.texts(reply)
+
+
+def test_follow_up_for_another_demarche(conversation):
+    reply = conversation.say("comment refaire mon passeport ?")
+    assert "passeport" in conversation.texts(reply).lower()
+    reply = conversation.say("et pour ma carte grise ?")
+    text = conversation.texts(reply)
+    assert "ANTS" in text or "Agence nationale des titres sécurisés" in text
+    assert "carte grise" in text.lower() or "certificat d'immatriculation" in text.lower()
