@@ -116,6 +116,21 @@ class Stack:
                 f"fallen back to the in-memory store); see {self.log_dir / 'rasa.log'}"
             )
 
+    def check_cors(self) -> None:
+        """Fail unless Rasa answers a browser preflight from the first allowed origin."""
+        origin = self.settings.cors_origins[0] if self.settings.cors_origins else None
+        if origin is None:
+            return
+        reply = httpx.options(
+            f"{self.settings.rasa_url}/webhooks/rest/webhook",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+            timeout=5,
+        )
+        if reply.headers.get("access-control-allow-origin") != origin:
+            raise RuntimeError(
+                f"Rasa does not allow the origin {origin} (CORS): the widget could not talk to it."
+            )
+
     def wait_ready(self, timeout_s: float = 180.0) -> float:
         """Wait until every process answers its health URL; return the seconds it took."""
         started = time.monotonic()
@@ -140,6 +155,7 @@ class Stack:
             if pending:
                 time.sleep(0.5)
         self.check_tracker_store()
+        self.check_cors()
         return time.monotonic() - started
 
     def stop(self) -> None:

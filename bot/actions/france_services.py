@@ -13,6 +13,7 @@ from bot.actions.common import INTERRUPTIONS, domain_text, latest_intent, latest
 
 NEAREST_COUNT = 3
 FS_INTERRUPTIONS = INTERRUPTIONS | {"find_service"}
+NEW_PLACE = "nouvelle"
 
 
 def _resolve(text: str):
@@ -107,6 +108,8 @@ class ValidateFranceServicesForm(FormValidationAction):
         plus proche"), a place given earlier in the conversation is reused.
         """
         chosen = next(tracker.get_latest_entity_values("place_code"), None)
+        if chosen == NEW_PLACE:  # "Une autre commune": ask instead of reusing the last one
+            return {}
         if chosen:
             return {"place_query": chosen}
         text = latest_text(tracker)

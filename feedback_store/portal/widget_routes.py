@@ -232,10 +232,10 @@ def create_widget_blueprint(limiter: RateLimiter | None = None) -> Blueprint:
         settings: Settings = request.app.ctx.settings
         nonce = secrets.token_urlsafe(16)
         page = (WIDGET_DIR / "demo.html").read_text(encoding="utf-8")
-        rasa = settings.rasa_url
+        connect = f"'self' {settings.rasa_url} {settings.portal_url}"
         csp = (
             f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
-            f"style-src 'self' 'nonce-{nonce}'; connect-src 'self' {rasa}; img-src 'self' data:; "
+            f"style-src 'self' 'nonce-{nonce}'; connect-src {connect}; img-src 'self' data:; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
         )
         options = demo_attributes({name: request.args.get(name) for name in DEMO_OPTIONS})

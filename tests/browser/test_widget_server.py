@@ -133,7 +133,7 @@ def test_demo_page_embeds_the_widget_under_a_strict_csp(portal, stack):
     csp = reply.headers["content-security-policy"]
     nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
     assert f'nonce="{nonce}"' in reply.text and "unsafe-inline" not in csp
-    assert f"connect-src 'self' {stack.settings.rasa_url}" in csp
+    assert f"connect-src 'self' {stack.settings.rasa_url} {portal};" in csp
     assert 'src="/widget.js" data-partner="mairie-de-gap"' in reply.text
 
 

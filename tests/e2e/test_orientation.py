@@ -74,3 +74,13 @@ def test_follow_up_for_another_demarche(conversation):
     text = conversation.texts(reply)
     assert "ANTS" in text or "Agence nationale des titres sécurisés" in text
     assert "carte grise" in text.lower() or "certificat d'immatriculation" in text.lower()
+
+
+def test_another_commune_button_asks_again(conversation):
+    reply = conversation.say("la france services la plus proche de Gap")
+    another = [p for title, p in conversation.buttons(reply) if title == "Une autre commune"]
+    assert another, conversation.buttons(reply)
+    reply = conversation.say(another[0])
+    assert "Dans quelle commune" in conversation.texts(reply)
+    reply = conversation.say("Sisteron")
+    assert "plus proches de Sisteron" in conversation.texts(reply)
