@@ -57,7 +57,7 @@ test-e2e: train ## End-to-end tests (starts the three servers on free ports)
 	$(PY) -m pytest tests/e2e -q
 
 test: install test-deps lint validate test-bot ## Install and run the whole suite (lint, Rasa checks, pytest)
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra tests/unit tests/integration tests/e2e tests/browser
 
 bench: install ## Run every benchmark in bench/ and print the figures
 	@for b in bench/bench_*.py; do m=$${b%.py}; echo "== $$m"; $(PY) -m $${m//\//.} || exit 1; done

@@ -70,6 +70,11 @@ def period_end(start: date, period: str) -> date:
     return date(start.year, start.month + 1, 1)
 
 
+def _key_order(key: str | None) -> tuple[bool, str]:
+    """Same tie order as :func:`aggregate_irritants`: by key, None last."""
+    return key is None, key or ""
+
+
 def irritant_overview(
     session: Session, filters: StoryFilters, *, by: str = "irritant", period: str | None = None
 ) -> Overview:
@@ -79,20 +84,20 @@ def irritant_overview(
         ValueError: Unknown ``by`` or ``period``; unknown codes in ``filters``.
 
     """
-    counts = aggregate_irritants(session, filters, by=by)
-    by_ressenti = {
-        row.key: row.count for row in aggregate_irritants(session, filters, by="ressenti")
-    }
-    total = sum(by_ressenti.values())
-    overview = Overview(
-        by=by,
-        total=total,
-        positive=by_ressenti.get("positif", 0),
-        counts=tuple((row.key, row.count) for row in counts),
-        period=period,
-    )
     if period is None:
-        return overview
+        counts = aggregate_irritants(session, filters, by=by)
+        by_ressenti = {
+            row.key: row.count for row in aggregate_irritants(session, filters, by="ressenti")
+        }
+        total = sum(by_ressenti.values())
+        return Overview(
+            by=by,
+            total=total,
+            positive=by_ressenti.get("positif", 0),
+            counts=tuple((row.key, row.count) for row in counts),
+        )
+    # A story lies in exactly one period: overall counts are the sums of the per-period ones,
+    # so two grouped queries give both the totals and the trend.
     totals: dict[date, int] = defaultdict(int)
     positives: dict[date, int] = defaultdict(int)
     for row in aggregate_irritants(session, filters, by="ressenti", period=period):
@@ -100,8 +105,17 @@ def irritant_overview(
         if row.key == "positif":
             positives[row.period] += row.count
     keyed: dict[date, list[tuple[str | None, int]]] = defaultdict(list)
+    overall: dict[str | None, int] = defaultdict(int)
     for row in aggregate_irritants(session, filters, by=by, period=period):
         keyed[row.period].append((row.key, row.count))
+        overall[row.key] += row.count
+    overview = Overview(
+        by=by,
+        total=sum(totals.values()),
+        positive=sum(positives.values()),
+        counts=tuple(sorted(overall.items(), key=lambda item: (-item[1], *_key_order(item[0])))),
+        period=period,
+    )
     trend = []
     if totals:
         start, last = min(totals), max(totals)

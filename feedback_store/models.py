@@ -98,7 +98,9 @@ class Story(Base):
         CheckConstraint("length(text_anonymised) > 0", name="text_not_empty"),
         CheckConstraint("postal_code IS NULL OR length(postal_code) = 5", name="postal_code"),
         Index("ix_stories_created_at", "created_at"),
-        Index("ix_stories_structure_id_created_at", "structure_id", "created_at"),
+        Index(
+            "ix_stories_structure_id_created_at_ressenti", "structure_id", "created_at", "ressenti"
+        ),
         Index("ix_stories_departement", "departement"),
         Index("ix_stories_status", "status"),
         Index("ix_stories_partner", "partner"),
@@ -177,6 +179,7 @@ class StoryLabel(Base):
         ),
         UniqueConstraint("story_id", "space", "source", "code"),
         Index("ix_story_labels_space_code_active", "space", "code", "active"),
+        Index("ix_story_labels_story_id_space_active_code", "story_id", "space", "active", "code"),
         {"comment": "Story labels (irritant, engagement, tag) by source."},
     )
 

@@ -549,7 +549,14 @@ def _paths() -> dict[str, Any]:
                 **protected,
                 "parameters": _params("csrf"),
                 "responses": {
-                    "200": _json(_ref("schemas", "Error"), "Logged out."),
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"message": _string("Confirmation in French.")},
+                            "required": ["message"],
+                        },
+                        "Logged out.",
+                    ),
                     **_errors(401, 403, 500),
                 },
             },
