@@ -7,6 +7,10 @@ one short session per action run or HTTP request.
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +98,32 @@ def make_session_factory(engine: Engine) -> sessionmaker:
     records anyway). Typical use: ``with factory.begin() as session: submit_story(session, ...)``.
     """
     return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+_HELD_LOCKS: set[str] = set()
+
+
+@contextmanager
+def sqlite_migration_lock(database: str | None) -> Iterator[None]:
+    """Serialise processes migrating the same SQLite file (re-entrant within one process).
+
+    Taken *before* the first connection: two processes switching a brand-new file to WAL at the
+    same moment can fail with "database is locked" before any busy timeout applies.
+    """
+    if not database or database == ":memory:":
+        yield
+        return
+    path = Path(database).resolve()
+    key = str(path)
+    if key in _HELD_LOCKS:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".migrate.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD_LOCKS.add(key)
+        yield
+    finally:
+        _HELD_LOCKS.discard(key)
+        os.close(fd)

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from feedback_store.db import DEFAULT_URL, URL_ENV_VAR, make_engine
 
@@ -42,14 +42,21 @@ def alembic_config(target: Target) -> Config:
 
 
 def _run(target: Target, action, *args) -> None:
-    config = alembic_config(target)
-    engine = config.attributes.pop("engine", None)
-    if engine is None:
-        action(config, *args)
-        return
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        action(config, *args)
+    from feedback_store.db import sqlite_migration_lock
+
+    database = None
+    if isinstance(target, str):
+        url = make_url(target)
+        database = url.database if url.get_backend_name() == "sqlite" else None
+    with sqlite_migration_lock(database):
+        config = alembic_config(target)
+        engine = config.attributes.pop("engine", None)
+        if engine is None:
+            action(config, *args)
+            return
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            action(config, *args)
 
 
 def upgrade(target: Target, revision: str = "head") -> None:

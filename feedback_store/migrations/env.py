@@ -10,17 +10,15 @@ Database URL, first found wins:
 
 from __future__ import annotations
 
-import fcntl
 import logging.config
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from alembic import context
 from sqlalchemy import text
 
-from feedback_store.db import DEFAULT_URL, URL_ENV_VAR, make_engine
+from feedback_store.db import DEFAULT_URL, URL_ENV_VAR, make_engine, sqlite_migration_lock
 from feedback_store.models import Base
 
 config = context.config
@@ -58,13 +56,8 @@ def _serialised(connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    lock_path = Path(database).with_name(Path(database).name + ".migrate.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with sqlite_migration_lock(database):
         yield
-    finally:
-        os.close(fd)
 
 
 def _run(connection) -> None:

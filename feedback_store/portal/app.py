@@ -20,6 +20,7 @@ from feedback_store.portal.auth import (
 from feedback_store.portal.dashboard_routes import dashboard_bp
 from feedback_store.portal.errors import register_error_handlers
 from feedback_store.portal.export_routes import exports_bp
+from feedback_store.portal.public_routes import public_bp
 from feedback_store.portal.widget_routes import create_widget_blueprint
 from settings import Settings
 
@@ -86,5 +87,6 @@ def create_app(settings: Settings, name: str = "portal") -> Sanic:
     app.blueprint(api_bp)
     app.blueprint(exports_bp)
     app.blueprint(dashboard_bp)
+    app.blueprint(public_bp)
     app.blueprint(create_widget_blueprint())
     return app
