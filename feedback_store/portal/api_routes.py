@@ -68,7 +68,9 @@ FORBIDDEN_ACTION = "Cette action concerne une structure à laquelle vous n'avez 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _story(session: Session, agent: AgentRecord, reference: str, permission: str) -> StoryRecord:
+def entitled_story(
+    session: Session, agent: AgentRecord, reference: str, permission: str
+) -> StoryRecord:
     """The story of ``reference`` if the agent holds ``permission`` on its structure."""
     normalised = params.reference(reference)
     story = get_story_by_reference(session, normalised)
@@ -272,7 +274,7 @@ def story_detail(
 ) -> response.HTTPResponse:
     """One story with its notes and the improvement actions linked to it."""
     params.check_params(request, ())
-    story = _story(session, agent, reference, "stories.read")
+    story = entitled_story(session, agent, reference, "stories.read")
     notes = list_notes(session, story.reference)
     actions = list_actions(
         session,
@@ -294,7 +296,7 @@ def story_update(
     request: Request, session: Session, agent: AgentRecord, reference: str
 ) -> response.HTTPResponse:
     """Change the handling status of a story (audited)."""
-    story = _story(session, agent, reference, "stories.handle")
+    story = entitled_story(session, agent, reference, "stories.handle")
     data = params.json_body(request, ("status",), ("status",))
     status = params.choice(params.string_field(data, "status"), "status", STORY_STATUSES)
     updated = update_status(session, story.reference, status, actor=agent.email)
@@ -307,7 +309,7 @@ def story_add_note(
     request: Request, session: Session, agent: AgentRecord, reference: str
 ) -> response.HTTPResponse:
     """Add a reply or internal note to a story (audited, without its text)."""
-    story = _story(session, agent, reference, "stories.handle")
+    story = entitled_story(session, agent, reference, "stories.handle")
     data = params.json_body(request, ("body",), ("body",))
     body = params.string_field(data, "body", nullable=False).strip()
     if not body:
@@ -331,7 +333,7 @@ def story_labels(
 
     Without ``tags``, corrected irritants bring their tags généraux along.
     """
-    story = _story(session, agent, reference, "stories.handle")
+    story = entitled_story(session, agent, reference, "stories.handle")
     data = params.json_body(request, ("irritants", "engagements", "tags"))
     if not data:
         raise ApiError("Donnez au moins un des champs irritants, engagements ou tags.")

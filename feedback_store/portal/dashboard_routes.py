@@ -40,6 +40,7 @@ from feedback_store.portal.api_json import (
     STORY_STATUS_LABELS,
     label_of,
 )
+from feedback_store.portal.api_routes import entitled_story
 from feedback_store.portal.auth import (
     CSRF_FIELD,
     clear_session_cookie,
@@ -65,7 +66,6 @@ from feedback_store.stories import (
     TEXT_MAX_LENGTH,
     StoryRecord,
     add_note,
-    get_story_by_reference,
     list_stories,
     set_agent_labels,
     update_status,
@@ -84,7 +84,6 @@ __all__ = ["dashboard_bp"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LOGIN_NONCE_COOKIE = "portal_login_nonce"
-FORBIDDEN_STORY = "Cette histoire concerne une structure à laquelle vous n'avez pas accès."
 LOGIN_EXPIRED = "Le formulaire de connexion a expiré : rechargez la page et réessayez."
 NOTICES = {
     "labels": "Les thèmes corrigés ont été enregistrés.",
@@ -354,17 +353,6 @@ def stories(request: Request, session: Session, agent: AgentRecord) -> response.
     )
 
 
-def _readable_story(
-    session: Session, agent: AgentRecord, reference: str, permission: str
-) -> StoryRecord:
-    story = get_story_by_reference(session, params.reference(reference))
-    if story is None:
-        raise ApiError(f"Aucune histoire avec la référence {reference!r}.", 404)
-    if story.structure_code is None or not agent.may(permission, story.structure_code):
-        raise ApiError(FORBIDDEN_STORY, 403)
-    return story
-
-
 def _label_rows(story: StoryRecord) -> list[dict[str, Any]]:
     rank = {"model": 0, "usager": 1, "agent": 2}
     labels = sorted(
@@ -388,7 +376,7 @@ def story_detail(
     request: Request, session: Session, agent: AgentRecord, reference: str
 ) -> response.HTTPResponse:
     """One story: anonymised text, labels by source, correction, status and note forms."""
-    story = _readable_story(session, agent, reference, "stories.read")
+    story = entitled_story(session, agent, reference, "stories.read")
     actions = list_actions(
         session,
         structure_codes=agent.structures_for("actions.read"),
@@ -429,7 +417,7 @@ def story_labels(
     request: Request, session: Session, agent: AgentRecord, reference: str
 ) -> response.HTTPResponse:
     """Store the checked irritants as the agent's labels (tags derived from them); audited."""
-    story = _readable_story(session, agent, reference, "stories.handle")
+    story = entitled_story(session, agent, reference, "stories.handle")
     irritants = _form_codes(request.form.getlist("irritants") or (), "irritant")
     set_agent_labels(
         session,
@@ -447,7 +435,7 @@ def story_status(
     request: Request, session: Session, agent: AgentRecord, reference: str
 ) -> response.HTTPResponse:
     """Change the handling status of the story (audited)."""
-    story = _readable_story(session, agent, reference, "stories.handle")
+    story = entitled_story(session, agent, reference, "stories.handle")
     status = params.choice((request.form.get("status") or "").strip(), "statut", STORY_STATUSES)
     update_status(session, story.reference, status, actor=agent.email)
     return _back_to_story(story, "status")
@@ -459,7 +447,7 @@ def story_note(
     request: Request, session: Session, agent: AgentRecord, reference: str
 ) -> response.HTTPResponse:
     """Add a reply or internal note to the story (audited, without its text)."""
-    story = _readable_story(session, agent, reference, "stories.handle")
+    story = entitled_story(session, agent, reference, "stories.handle")
     body = (request.form.get("body") or "").strip()
     if not body:
         raise ApiError("La note ne peut pas être vide.")
@@ -530,7 +518,7 @@ def _linked_stories(session: Session, agent: AgentRecord, text: str) -> list[str
     references = []
     for value in text.replace(";", ",").replace("\n", ",").split(","):
         if value.strip():
-            story = _readable_story(session, agent, value.strip(), "stories.read")
+            story = entitled_story(session, agent, value.strip(), "stories.read")
             references.append(story.reference)
     return references
 
