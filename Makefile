@@ -27,8 +27,8 @@ assets: ## npm ci (committed lock) and vendor the DSFR into the portal's static 
 	scripts/install_node_deps.sh
 	scripts/vendor_dsfr.sh
 
-test-deps: install assets ## Install the test-only tools too: Debian's Chromium for the browser tests
-	scripts/install_browser.sh
+test-deps: install assets ## Install the test-only tools too: Debian's Chromium (browser tests) and nginx
+	scripts/install_test_packages.sh
 
 lock: ## Regenerate requirements.lock from the current venv (after changing requirements.txt)
 	@(echo "# Full pinned dependency tree (pip freeze of a working Python 3.10 venv). Regenerate: make lock"; \
@@ -37,8 +37,8 @@ lock: ## Regenerate requirements.lock from the current venv (after changing requ
 train: install ## Train the Rasa model if config.yml, domain.yml or bot/data changed (cached by hash)
 	$(PY) -m scripts.model_cache
 
-run: install assets ## Install, train if needed, start Rasa (:5005), actions (:5055), portal (:8000)
-	$(PY) -m scripts.launch
+run: install assets ## Install, train if needed, start Rasa (:5005), actions (:5055), portal (:8000); PROFILE=prod for PostgreSQL/Redis/RabbitMQ
+	$(PY) -m scripts.launch --profile $(or $(PROFILE),embedded)
 
 lint: install ## ruff check + format check
 	$(PY) -m ruff check .

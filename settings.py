@@ -7,7 +7,9 @@ Every variable is documented in ``VARIABLES`` (the README table is generated fro
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +74,33 @@ VARIABLES: tuple[Variable, ...] = (
         "Longest usager message accepted by the webhook; longer ones get a clear answer.",
     ),
     Variable(
+        "WEBHOOK_MAX_BYTES",
+        "65536",
+        "Largest request body of the REST webhook, in bytes; a larger one gets a 413.",
+    ),
+    Variable(
+        "RATE_LIMIT_USAGER_PER_MIN",
+        "30",
+        "Messages per minute one conversation (sender id) may send to the webhook; then 429.",
+    ),
+    Variable(
+        "RATE_LIMIT_IP_PER_MIN",
+        "120",
+        "Messages per minute one client address may send to the webhook; then 429.",
+    ),
+    Variable(
+        "RATE_LIMIT_REDIS_URL",
+        "",
+        "redis://host:port/db shared by every Rasa worker and replica for the rate limits. "
+        "Empty: LOCK_STORE_URL if set, else counted in memory per process.",
+    ),
+    Variable(
+        "TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "gives the client address. Empty: the peer address is the client.",
+    ),
+    Variable(
         "BAN_ENABLED",
         "false",
         "Use the BAN API (api-adresse.data.gouv.fr) to geocode full street addresses.",
@@ -87,7 +116,38 @@ VARIABLES: tuple[Variable, ...] = (
         "",
         "amqp://user:password@host:port/ for the RabbitMQ event broker. Empty: no broker.",
     ),
+    Variable(
+        "EVENT_BROKER_QUEUE",
+        "rasa_events",
+        "RabbitMQ queue Rasa publishes its events to and the analytics consumer reads.",
+    ),
+    Variable(
+        "STORY_OUTBOX_PATH",
+        "var/story_outbox.jsonl",
+        "File keeping stories whose database write failed until the database is back.",
+    ),
+    Variable(
+        "OUTBOX_FLUSH_INTERVAL_S",
+        "15",
+        "Seconds between two attempts of the action server to write queued stories.",
+    ),
+    Variable(
+        "RASA_REPLICAS",
+        "1",
+        "Rasa servers to start, on RASA_PORT, RASA_PORT+1, ... (more than 1 needs LOCK_STORE_URL).",
+    ),
+    Variable(
+        "RASA_WORKERS",
+        "1",
+        "Sanic worker processes per Rasa server (more than 1 needs LOCK_STORE_URL).",
+    ),
     Variable("LOG_LEVEL", "INFO", "Log level of the three servers (DEBUG, INFO, WARNING, ERROR)."),
+    Variable(
+        "RETENTION_DAYS",
+        "365",
+        "Days conversations and stories are kept; `python -m feedback_store.cli purge` "
+        "deletes older ones.",
+    ),
 )
 
 _DEFAULTS = {v.name: v.default for v in VARIABLES}
@@ -116,12 +176,28 @@ class Settings:
     lock_store_url: str
     event_broker_url: str
     log_level: str
+    retention_days: int = 365
+    rasa_replicas: int = 1
+    rasa_workers: int = 1
+    event_broker_queue: str = "rasa_events"
+    story_outbox_path: str = "var/story_outbox.jsonl"
+    outbox_flush_interval_s: float = 15.0
+    webhook_max_bytes: int = 65536
+    rate_limit_usager_per_min: int = 30
+    rate_limit_ip_per_min: int = 120
+    rate_limit_redis_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
         """Base URL of the Rasa server."""
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> tuple[str, ...]:
+        """Base URL of every Rasa replica (the first one is ``rasa_url``)."""
+        return tuple(f"http://{self.host}:{self.rasa_port + i}" for i in range(self.rasa_replicas))
 
     @property
     def actions_url(self) -> str:
@@ -204,6 +280,30 @@ def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
     return origins
 
 
+def _queue_name(env: Mapping[str, str]) -> str:
+    raw = env.get("EVENT_BROKER_QUEUE", _DEFAULTS["EVENT_BROKER_QUEUE"]).strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,200}", raw):
+        raise SettingsError(
+            f"EVENT_BROKER_QUEUE={raw!r}: expected a queue name (letters, digits, _.:-)."
+        )
+    return raw
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, _DEFAULTS[name])
+    networks = []
+    for value in (v.strip() for v in raw.split(",")):
+        if not value:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {value!r} is not an IP address or a network like 10.0.0.0/8."
+            ) from None
+    return tuple(networks)
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the configuration.
 
@@ -225,6 +325,19 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     ports = {n: _port(env, n) for n in ("RASA_PORT", "ACTIONS_PORT", "PORTAL_PORT")}
     if len(set(ports.values())) != len(ports):
         raise SettingsError(f"RASA_PORT, ACTIONS_PORT and PORTAL_PORT must differ: {ports}.")
+    scale = {n: _positive_int(env, n) for n in ("RASA_REPLICAS", "RASA_WORKERS")}
+    lock_store_url = _url(env, "LOCK_STORE_URL", ("redis",))
+    if max(scale.values()) > 1 and not lock_store_url:
+        raise SettingsError(
+            f"RASA_REPLICAS={scale['RASA_REPLICAS']} and RASA_WORKERS={scale['RASA_WORKERS']}: "
+            "more than one Rasa process needs a shared lock store; set LOCK_STORE_URL=redis://..."
+        )
+    rasa_ports = range(ports["RASA_PORT"], ports["RASA_PORT"] + scale["RASA_REPLICAS"])
+    if any(ports[n] in rasa_ports for n in ("ACTIONS_PORT", "PORTAL_PORT")):
+        raise SettingsError(
+            f"The Rasa replicas use ports {rasa_ports.start}-{rasa_ports.stop - 1}: "
+            "ACTIONS_PORT and PORTAL_PORT must be outside that range."
+        )
     return Settings(
         host=env.get("ASSISTANT_HOST", _DEFAULTS["ASSISTANT_HOST"]).strip(),
         rasa_port=ports["RASA_PORT"],
@@ -239,9 +352,21 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         max_message_chars=_positive_int(env, "MAX_MESSAGE_CHARS"),
         ban_enabled=_bool(env, "BAN_ENABLED"),
         ban_timeout_s=_positive_float(env, "BAN_TIMEOUT_S"),
-        lock_store_url=_url(env, "LOCK_STORE_URL", ("redis",)),
+        lock_store_url=lock_store_url,
         event_broker_url=_url(env, "EVENT_BROKER_URL", ("amqp", "amqps")),
         log_level=level,
+        retention_days=_positive_int(env, "RETENTION_DAYS"),
+        rasa_replicas=scale["RASA_REPLICAS"],
+        rasa_workers=scale["RASA_WORKERS"],
+        event_broker_queue=_queue_name(env),
+        story_outbox_path=env.get("STORY_OUTBOX_PATH", _DEFAULTS["STORY_OUTBOX_PATH"]).strip()
+        or _DEFAULTS["STORY_OUTBOX_PATH"],
+        outbox_flush_interval_s=_positive_float(env, "OUTBOX_FLUSH_INTERVAL_S"),
+        webhook_max_bytes=_positive_int(env, "WEBHOOK_MAX_BYTES"),
+        rate_limit_usager_per_min=_positive_int(env, "RATE_LIMIT_USAGER_PER_MIN"),
+        rate_limit_ip_per_min=_positive_int(env, "RATE_LIMIT_IP_PER_MIN"),
+        rate_limit_redis_url=_url(env, "RATE_LIMIT_REDIS_URL", ("redis", "rediss")),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
     )
 
 

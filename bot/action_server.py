@@ -46,6 +46,22 @@ def warm_up() -> None:
     logger.info("Action server warmed up in %.1f s", time.monotonic() - started)
 
 
+async def flush_outbox_forever(interval_s: float) -> None:
+    """Every ``interval_s``, write the stories queued while the database was down."""
+    import asyncio
+
+    from bot.actions.feedback_db import flush_outbox, outbox_waiting
+
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            if outbox_waiting():
+                await loop.run_in_executor(None, flush_outbox)
+        except Exception as err:  # noqa: BLE001 - keep trying while the server runs
+            logger.warning("Story outbox: periodic flush failed (%s)", type(err).__name__)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the action server on ``ASSISTANT_HOST:ACTIONS_PORT``."""
     argparse.ArgumentParser(
@@ -69,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     async def _warm(_app: object, loop: object) -> None:
         warm_up()
 
+    async def _start_flusher(app_: object, loop: object) -> None:
+        app_.add_task(flush_outbox_forever(settings.outbox_flush_interval_s))
+
     app.register_listener(_warm, "before_server_start")
+    app.register_listener(_start_flusher, "after_server_start")
     app.run(host=settings.host, port=settings.actions_port, access_log=False, workers=1)
     return 0
 

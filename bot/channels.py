@@ -3,6 +3,9 @@
 Same URL and JSON as Rasa's stock REST channel (``POST /webhooks/rest/webhook`` with
 ``{"sender": ..., "message": ..., "metadata": {...}}``), plus:
 
+- the body is capped (``WEBHOOK_MAX_BYTES``, 413), must be a UTF-8 JSON object (400), and
+  messages are rate-limited per conversation and per client address (429): see
+  :mod:`bot.rest_guard`;
 - the message is capped before NLU (``MAX_MESSAGE_CHARS``); a longer one is not parsed nor
   stored, and is answered with the domain response ``utter_message_too_long``;
 - control characters are removed and the sender id is validated (400 with a clear message);
@@ -21,12 +24,16 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.rest_guard import WebhookGuard, error, too_large
 
 logger = logging.getLogger(__name__)
 
 TOO_LONG_RESPONSE = "utter_message_too_long"
+UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 _SENDER_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 _PARTNER_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
@@ -59,8 +66,9 @@ def _domain_text(request: Request, name: str) -> str:
 class RestInput(InputChannel):
     """Rasa REST channel with input limits and metadata pass-through."""
 
-    def __init__(self, max_chars: int = 2000) -> None:
+    def __init__(self, max_chars: int = 2000, guard: WebhookGuard | None = None) -> None:
         self.max_chars = max_chars
+        self.guard = guard or WebhookGuard()
 
     @classmethod
     def name(cls) -> str:
@@ -69,27 +77,30 @@ class RestInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Build the channel; the size cap comes from ``settings`` (``MAX_MESSAGE_CHARS``)."""
+        """Build the channel; caps and rate limits come from ``settings``."""
         import settings
 
-        return cls(max_chars=settings.load().max_message_chars)
+        config = settings.load()
+        return cls(max_chars=config.max_message_chars, guard=WebhookGuard.from_settings(config))
 
-    def _validate(self, request: Request) -> tuple[str, str, dict[str, str]] | HTTPResponse:
-        body = request.json
-        if not isinstance(body, dict):
-            return response.json({"error": "Le corps de la requête doit être un objet JSON."}, 400)
+    @staticmethod
+    def _sender(body: dict[str, Any] | HTTPResponse) -> str | None:
+        """The body's sender id when well formed (the stock default: ``default``)."""
+        if isinstance(body, HTTPResponse):
+            return None
         sender = body.get("sender", "default")
-        if not isinstance(sender, str) or not _SENDER_RE.match(sender):
-            return response.json(
-                {
-                    "error": "Le champ « sender » doit faire 1 à 128 caractères "
-                    "(lettres, chiffres, _.:@-)."
-                },
+        return sender if isinstance(sender, str) and _SENDER_RE.match(sender) else None
+
+    def _validate(self, body: dict[str, Any]) -> tuple[str, str, dict[str, str]] | HTTPResponse:
+        sender = self._sender(body)
+        if sender is None:
+            return error(
+                "Le champ « sender » doit faire 1 à 128 caractères (lettres, chiffres, _.:@-).",
                 400,
             )
         message = body.get("message")
         if not isinstance(message, str):
-            return response.json({"error": "Le champ « message » doit être un texte."}, 400)
+            return error("Le champ « message » doit être un texte.", 400)
         return sender, clean_text(message), clean_metadata(body.get("metadata"))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -100,9 +111,19 @@ class RestInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        @webhook.exception(PayloadTooLarge)
+        async def body_too_large(_: Request, __: Exception) -> HTTPResponse:
+            return too_large(self.guard.max_bytes)
+
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            checked = self._validate(request)
+            body = self.guard.parse(request)
+            refused = await self.guard.admit(request, self._sender(body))
+            if refused is not None:
+                return refused
+            if isinstance(body, HTTPResponse):
+                return body
+            checked = self._validate(body)
             if isinstance(checked, HTTPResponse):
                 return checked
             sender, text, metadata = checked
@@ -123,6 +144,13 @@ class RestInput(InputChannel):
                 logger.error("REST message processing timed out (sender hidden).")
             except Exception as err:  # noqa: BLE001 - never leak the text, keep serving
                 logger.error("REST message processing failed: %s", type(err).__name__)
+            if not collector.messages:
+                # Every turn of this bot answers something: an empty reply means a part of the
+                # assistant failed (e.g. the action server is down). Rasa has logged it; the
+                # usager's message is in the tracker and the conversation goes on afterwards.
+                return response.json(
+                    [{"recipient_id": sender, "text": _domain_text(request, UNAVAILABLE_RESPONSE)}]
+                )
             return response.json(collector.messages)
 
         return webhook

@@ -81,6 +81,7 @@ def build(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
             EVENT_BROKER_PORT=str(broker.port or 5672),
             EVENT_BROKER_USER=unquote(broker.username or "guest"),
             EVENT_BROKER_PASSWORD=unquote(broker.password or "guest"),
+            EVENT_BROKER_QUEUE=settings.event_broker_queue,
         )
         config["event_broker"] = {
             "type": "pika",
@@ -88,7 +89,7 @@ def build(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
             "port": "${EVENT_BROKER_PORT}",
             "username": "${EVENT_BROKER_USER}",
             "password": "${EVENT_BROKER_PASSWORD}",
-            "queues": ["rasa_events"],
+            "queues": ["${EVENT_BROKER_QUEUE}"],
         }
     return config, env
 

@@ -23,6 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 import settings as settings_module  # noqa: E402
 
+RASA_UP_LINE = "Rasa server is up and running."
+PROFILES = ROOT / "profiles"
+
 
 @dataclass
 class Stack:
@@ -50,12 +53,21 @@ class Stack:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("RASA_TELEMETRY_ENABLED", "false")
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # Many TensorFlow threads in several workers on a small machine: fewer malloc arenas keep
+        # each worker's memory down, one TF thread per op avoids oversubscribing the cores.
+        env.setdefault("MALLOC_ARENA_MAX", "2")
+        env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+        env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
         return env
 
-    def commands(self) -> dict[str, list[str]]:
-        """Return the command line of each process."""
+    def rasa_names(self) -> list[str]:
+        """Process name of each Rasa replica: ``rasa``, ``rasa-2``, ..."""
+        return ["rasa"] + [f"rasa-{i + 1}" for i in range(1, self.settings.rasa_replicas)]
+
+    def _rasa_command(self, replica: int) -> list[str]:
         s = self.settings
-        rasa = [
+        name = self.rasa_names()[replica]
+        command = [
             sys.executable,
             "-m",
             "rasa",
@@ -69,31 +81,40 @@ class Stack:
             "--interface",
             s.host,
             "--port",
-            str(s.rasa_port),
+            str(s.rasa_port + replica),
             "--log-file",
-            str(self.log_dir / "rasa-internal.log"),
+            str(self.log_dir / f"{name}-internal.log"),
             "--cors",
             *s.cors_origins,
         ]
         if s.rasa_api_token:
-            rasa += ["--enable-api", "--auth-token", s.rasa_api_token]
-        actions = [sys.executable, "-m", "bot.action_server"]
-        portal = [sys.executable, "-m", "feedback_store.portal"]
-        return {"actions": actions, "rasa": rasa, "portal": portal}
+            command += ["--enable-api", "--auth-token", s.rasa_api_token]
+        return command
+
+    def commands(self) -> dict[str, list[str]]:
+        """Return the command line of each process."""
+        commands = {"actions": [sys.executable, "-m", "bot.action_server"]}
+        for replica, name in enumerate(self.rasa_names()):
+            commands[name] = self._rasa_command(replica)
+        commands["portal"] = [sys.executable, "-m", "feedback_store.portal"]
+        if self.settings.event_broker_url:
+            commands["analytics"] = [sys.executable, "-m", "feedback_store.analytics_consumer"]
+        return commands
 
     def health_urls(self) -> dict[str, str]:
-        """URL answering 200 once each process is ready."""
+        """URL answering 200 once each process is ready (the consumer has none)."""
         s = self.settings
-        return {
-            "actions": f"http://{s.host}:{s.actions_port}/health",
-            "rasa": f"http://{s.host}:{s.rasa_port}/webhooks/rest/",
-            "portal": f"http://{s.host}:{s.portal_port}/health",
-        }
+        urls = {"actions": f"http://{s.host}:{s.actions_port}/health"}
+        for name, base in zip(self.rasa_names(), s.rasa_urls, strict=True):
+            urls[name] = f"{base}/webhooks/rest/"
+        urls["portal"] = f"http://{s.host}:{s.portal_port}/health"
+        return urls
 
     def start(self) -> None:
         """Start every process, logs under ``log_dir``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = self._child_env()
+        env["SANIC_WORKERS"] = str(self.settings.rasa_workers)
         for name, cmd in self.commands().items():
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
             self.processes[name] = subprocess.Popen(
@@ -105,16 +126,23 @@ class Stack:
                 start_new_session=True,
             )
 
+    def _log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+
     def check_tracker_store(self) -> None:
-        """Fail unless Rasa really uses the scrubbing tracker store (no silent fallback)."""
+        """Fail unless every Rasa worker uses the scrubbing tracker store (no silent fallback)."""
         from bot.tracker_store import ACTIVE_MARKER
 
-        log = (self.log_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
-        if ACTIVE_MARKER not in log:
-            raise RuntimeError(
-                "Rasa is not using bot.tracker_store.ScrubbingSQLTrackerStore (it may have "
-                f"fallen back to the in-memory store); see {self.log_dir / 'rasa.log'}"
-            )
+        for name in self.rasa_names():
+            if ACTIVE_MARKER not in self._log(name):
+                raise RuntimeError(
+                    f"{name} is not using bot.tracker_store.ScrubbingSQLTrackerStore (it may have "
+                    f"fallen back to the in-memory store); see {self.log_dir / name}.log"
+                )
+
+    def rasa_workers_ready(self, name: str) -> bool:
+        """Whether every Sanic worker of one replica has loaded the model and is serving."""
+        return self._log(name).count(RASA_UP_LINE) >= self.settings.rasa_workers
 
     def check_cors(self) -> None:
         """Fail unless Rasa answers a browser preflight from the first allowed origin."""
@@ -143,7 +171,9 @@ class Stack:
                         f"{name} exited with code {proc.returncode}; see {self.log_dir / name}.log"
                     )
                 try:
-                    if httpx.get(url, timeout=1.0).status_code == 200:
+                    if httpx.get(url, timeout=1.0).status_code == 200 and (
+                        not name.startswith("rasa") or self.rasa_workers_ready(name)
+                    ):
                         print(
                             f"  {name} ready after {time.monotonic() - started:.0f} s", flush=True
                         )
@@ -173,21 +203,80 @@ class Stack:
                 proc.wait()
 
 
+def load_profile(name: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """Return ``environ`` completed by ``profiles/<name>.env`` (set variables win).
+
+    Raises:
+        FileNotFoundError: No such profile.
+    """
+    path = PROFILES / f"{name}.env"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.env")))
+        raise FileNotFoundError(f"unknown profile {name!r} (known: embedded, {known})")
+    env = dict(environ)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            env.setdefault(key.strip(), value.strip())
+    return env
+
+
+def print_urls(settings: settings_module.Settings, took: float) -> None:
+    """Print where each process answers."""
+    s = settings
+    print(f"\nAll processes ready in {took:.0f} s. Logs in var/log/.", flush=True)
+    for i, base in enumerate(s.rasa_urls, start=1):
+        label = f"Chat, Rasa replica {i}" if s.rasa_replicas > 1 else "Chat (REST webhook)"
+        print(f"  {label + ':':21}{base}/webhooks/rest/webhook", flush=True)
+    if s.rasa_replicas > 1 or s.rasa_workers > 1:
+        print(
+            f"  ({s.rasa_replicas} Rasa replicas x {s.rasa_workers} workers; put nginx in front: "
+            "deploy/nginx.conf)",
+            flush=True,
+        )
+    print(f"  Chat (socket.io):    {s.rasa_url}/socket.io", flush=True)
+    print(f"  Action server:       http://{s.host}:{s.actions_port}/health", flush=True)
+    print(f"  Portal:              {s.portal_url}/  (health: {s.portal_url}/health)", flush=True)
+    if s.event_broker_url:
+        print("  Analytics consumer:  reading the rasa_events queue (see var/log/analytics.log)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train if needed, start everything, print the URLs and wait for Ctrl-C."""
     parser = argparse.ArgumentParser(
         prog="python -m scripts.launch",
-        description="Start the Rasa server, the action server and the portal (see README).",
+        description="Start the Rasa server(s), the action server and the portal (see README).",
     )
     parser.add_argument("--no-train", action="store_true", help="fail instead of training")
+    parser.add_argument(
+        "--profile",
+        default="embedded",
+        help="embedded (default: SQLite, one Rasa process) or prod (profiles/prod.env: "
+        "PostgreSQL, Redis lock store, RabbitMQ broker, replicas and workers)",
+    )
     args = parser.parse_args(argv)
     try:
-        settings = settings_module.load()
+        environ = (
+            dict(os.environ)
+            if args.profile in ("", "embedded")
+            else load_profile(args.profile, os.environ)
+        )
+        settings = settings_module.load(environ)
+    except FileNotFoundError as err:
+        print(f"Invalid profile: {err}", file=sys.stderr)
+        return 2
     except settings_module.SettingsError as err:
         print(f"Invalid configuration: {err}", file=sys.stderr)
         return 2
-    from scripts import model_cache
+    from scripts import model_cache, preflight
 
+    checks = preflight.run_checks(settings)
+    for check in checks:
+        print(f"  {'ok     ' if check.ok else 'MISSING'} {check.name}: {check.detail}", flush=True)
+    if not all(c.ok for c in checks):
+        print("Startup stopped: a service above is missing.", file=sys.stderr)
+        return 1
     os.chdir(ROOT)
     (ROOT / "var").mkdir(exist_ok=True)
     model = model_cache.model_path()
@@ -196,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"No trained model at {model}.", file=sys.stderr)
             return 1
         model = model_cache.ensure_model()
-    stack = Stack(env=dict(os.environ), model=model, log_dir=ROOT / "var" / "log")
+    stack = Stack(env=environ, model=model, log_dir=ROOT / "var" / "log")
     stop_requested = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -205,18 +294,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    print("Starting the action server, the Rasa server and the portal...", flush=True)
+    print(f"Starting {', '.join(stack.commands())} (profile {args.profile})...", flush=True)
     stack.start()
     try:
-        took = stack.wait_ready()
-        s = settings
-        print(f"\nAll processes ready in {took:.0f} s. Logs in var/log/.", flush=True)
-        print(f"  Chat (REST webhook): {s.rasa_url}/webhooks/rest/webhook", flush=True)
-        print(f"  Chat (socket.io):    {s.rasa_url}/socket.io", flush=True)
-        print(f"  Action server:       http://{s.host}:{s.actions_port}/health", flush=True)
-        print(
-            f"  Portal:              {s.portal_url}/  (health: {s.portal_url}/health)", flush=True
-        )
+        print_urls(settings, stack.wait_ready())
         print("Press Ctrl-C to stop.", flush=True)
         while not stop_requested:
             for name, proc in stack.processes.items():

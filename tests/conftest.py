@@ -32,6 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PORTAL_PORT": str(free_port()),
         "TRACKER_DB_URL": f"sqlite:///{work / 'tracker.db'}",
         "FEEDBACK_DB_URL": f"sqlite:///{work / 'feedback.db'}",
+        "STORY_OUTBOX_PATH": str(work / "story_outbox.jsonl"),
         "LOG_LEVEL": "INFO",
     }
     env["CORS_ORIGINS"] = f"http://127.0.0.1:{env['PORTAL_PORT']}"

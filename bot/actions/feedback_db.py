@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from feedback_store.outbox import DEFAULT_OUTBOX_PATH, Outbox
+from feedback_store.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class _Store:
 
     engine: Engine | None = None
     factory: sessionmaker | None = None
-    outbox_path: Path = _ROOT / DEFAULT_OUTBOX_PATH
+    outbox_path: Path | None = None
 
 
 _LOCK = threading.Lock()
@@ -66,9 +66,24 @@ def get_session_factory() -> sessionmaker:
         return _STORE.factory
 
 
+def _configured_outbox_path() -> Path:
+    import settings
+
+    path = Path(settings.load().story_outbox_path)
+    return path if path.is_absolute() else _ROOT / path
+
+
 def get_outbox() -> Outbox:
-    """Return the durable outbox used when the database is unavailable."""
+    """Return the durable outbox used when the database is unavailable (``STORY_OUTBOX_PATH``)."""
+    if _STORE.outbox_path is None:
+        _STORE.outbox_path = _configured_outbox_path()
     return Outbox(_STORE.outbox_path)
+
+
+def outbox_waiting() -> bool:
+    """Whether stories wait in the outbox (a cheap check, no database access)."""
+    path = get_outbox().path
+    return path.exists() and path.stat().st_size > 0
 
 
 def flush_outbox() -> None:
@@ -94,8 +109,7 @@ def reset(outbox_path: str | Path | None = None) -> None:
     """Forget the engine and factory (the next use reads the settings again); for tests.
 
     Args:
-        outbox_path: Outbox file to use from now on (default: ``var/story_outbox.jsonl`` under
-            the project root).
+        outbox_path: Outbox file to use from now on (default: ``STORY_OUTBOX_PATH``).
 
     """
     with _LOCK:
@@ -103,4 +117,4 @@ def reset(outbox_path: str | Path | None = None) -> None:
             _STORE.engine.dispose()
         _STORE.engine = None
         _STORE.factory = None
-        _STORE.outbox_path = Path(outbox_path) if outbox_path else _ROOT / DEFAULT_OUTBOX_PATH
+        _STORE.outbox_path = Path(outbox_path) if outbox_path else None
