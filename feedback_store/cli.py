@@ -5,6 +5,8 @@ Examples:
     .venv/bin/python -m feedback_store.cli agent create marie@caf.fr --name "Marie" \
         --role agent --structure caf-05
     .venv/bin/python -m feedback_store.cli token create marie@caf.fr --label "tableur"
+    .venv/bin/python -m feedback_store.cli purge --dry-run      # see feedback_store/privacy_cli.py
+    .venv/bin/python -m feedback_store.cli erase --story EXP-2026-000042
 
 The database is ``FEEDBACK_DB_URL`` (or ``--url``); it is migrated first. Exit codes: 0 done,
 1 refused (unknown account, invalid value…), 2 bad usage or configuration.
@@ -23,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import settings as settings_module
-from feedback_store import accounts, migrate
+from feedback_store import accounts, migrate, privacy_cli
 from feedback_store.db import make_engine, make_session_factory
 from feedback_store.models import AGENT_ROLES
 
@@ -222,12 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the CLI."""
     parser = argparse.ArgumentParser(
         prog="python -m feedback_store.cli",
-        description="Gérer les structures, les comptes agents et les jetons d'API du portail.",
+        description="Gérer les structures, les comptes agents et les jetons d'API du portail ; "
+        "purger les données anciennes et effacer celles d'un usager.",
     )
     parser.add_argument(
         "--url", default=None, help="URL SQLAlchemy de la base (défaut : FEEDBACK_DB_URL)"
     )
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{structure,agent,token}")
+    groups = parser.add_subparsers(
+        dest="group", required=True, metavar="{structure,agent,token,purge,erase}"
+    )
 
     structure = groups.add_parser("structure", help="structures (CAF, préfecture, mairie…)")
     sub = structure.add_subparsers(dest="command", required=True)
@@ -288,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = sub.add_parser("revoke", help="révoquer un jeton")
     revoke.add_argument("id", type=int, help="numéro du jeton (voir token list)")
     revoke.set_defaults(run=token_revoke)
+    privacy_cli.add_parsers(groups)
     return parser
 
 
@@ -300,6 +306,8 @@ def _database_url(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "privacy", None) is not None:  # purge, erase: two databases and the outbox
+        return args.privacy(args, _actor())
     run: Callable[[Session, argparse.Namespace], str] = args.run
     try:
         url = _database_url(args)

@@ -18,11 +18,12 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -57,6 +58,17 @@ class FlushResult:
     rejected: int
     remaining: int
     skipped: bool = False
+
+
+def _entry_matches(matches: Callable[[dict[str, Any]], bool], line: str, rejected: bool) -> bool:
+    """Apply ``matches`` to a queued line (or to the line kept in a ``.rejected`` record)."""
+    try:
+        entry = json.loads(line)
+        if rejected:
+            entry = json.loads(entry["line"])
+        return isinstance(entry, dict) and bool(matches(entry))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 class Outbox:
@@ -142,6 +154,35 @@ class Outbox:
         """Return the number of stories waiting (queued or being flushed)."""
         with self._locked(self._lock):
             return len(self._read_lines(self.path)) + len(self._read_lines(self._processing))
+
+    def discard(self, matches: Callable[[dict[str, Any]], bool], *, dry_run: bool = False) -> int:
+        """Remove the queued and rejected stories whose entry ``matches`` (privacy operations).
+
+        Waits for a running flush to finish, so a removed story cannot be re-submitted by it.
+        ``matches`` receives the parsed line (``story``, ``queued_at``, ``classification``);
+        unreadable lines are kept.
+
+        Returns:
+            Lines removed (or that would be, with ``dry_run``).
+
+        """
+        files = (self.path, self._processing, self._rejected)
+        if not any(path.exists() for path in files):
+            return 0
+        removed = 0
+        with self._locked(self._flush_lock), self._locked(self._lock):
+            for path in files:
+                lines = self._read_lines(path)
+                rejected = path == self._rejected
+                kept = [line for line in lines if not _entry_matches(matches, line, rejected)]
+                removed += len(lines) - len(kept)
+                if dry_run or len(kept) == len(lines):
+                    continue
+                if kept:
+                    self._write_lines(path, kept, append=False)
+                else:
+                    path.unlink()
+        return removed
 
     def _reject(self, line: str, reason: str) -> None:
         logger.error("Story outbox: rejecting a queued story (%s)", reason)
