@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     from rasa_sdk.endpoint import create_app
 
+    from feedback_store import http_hardening
+
     app = create_app("bot.actions", cors_origins=[])
+    http_hardening.install(app)  # a bad Content-Length would otherwise freeze the worker
 
     async def _warm(_app: object, loop: object) -> None:
         warm_up()

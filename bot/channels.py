@@ -8,7 +8,9 @@ Same URL and JSON as Rasa's stock REST channel (``POST /webhooks/rest/webhook`` 
   :mod:`bot.rest_guard`;
 - the message is capped before NLU (``MAX_MESSAGE_CHARS``); a longer one is not parsed nor
   stored, and is answered with the domain response ``utter_message_too_long``;
-- control characters are removed and the sender id is validated (400 with a clear message);
+- control characters (and lone surrogates) are removed and the sender id is validated (400
+  with a clear message); a malformed ``Content-Length`` gets a 400 on every route of the server
+  (:mod:`feedback_store.http_hardening`);
 - only known metadata keys travel on (``partner``), with a strict format;
 - the usager's text is never written to the logs, even on failure.
 """
@@ -29,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.rest_guard import WebhookGuard, error, too_large
+from feedback_store import http_hardening
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +43,11 @@ _CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
 
 
 def clean_text(text: str) -> str:
-    """Normalise to NFC and drop control characters (keeps newlines and tabs)."""
+    """Normalise to NFC, drop control characters (keeps newlines and tabs) and lone surrogates."""
     text = unicodedata.normalize("NFC", text)
-    return "".join(ch for ch in text if ch not in _CONTROL).strip()
+    return "".join(
+        ch for ch in text if ch not in _CONTROL and not "\ud800" <= ch <= "\udfff"
+    ).strip()
 
 
 def clean_metadata(raw: Any) -> dict[str, str]:
@@ -106,6 +111,7 @@ class RestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Return the Sanic blueprint serving the webhook."""
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        http_hardening.install(webhook)  # a malformed Content-Length would freeze Sanic 21.12
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

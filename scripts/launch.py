@@ -35,6 +35,7 @@ class Stack:
     model: Path
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    log_offsets: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.settings = settings_module.load(self.env)
@@ -110,17 +111,26 @@ class Stack:
         urls["portal"] = f"http://{s.host}:{s.portal_port}/health"
         return urls
 
+    def process_env(self, name: str) -> dict[str, str]:
+        """Environment of one process: the shared one, plus what only Rasa reads."""
+        env = self._child_env()
+        if name.startswith("rasa"):
+            env["SANIC_WORKERS"] = str(self.settings.rasa_workers)
+            if not self.settings.rasa_api_token:
+                # Sanic refuses larger bodies before reading them (413). Not with Rasa's HTTP API
+                # on (model uploads), nor for the action server (it receives whole trackers).
+                env.setdefault("SANIC_REQUEST_MAX_SIZE", str(self.settings.webhook_max_bytes))
+        return env
+
     def start(self) -> None:
         """Start every process, logs under ``log_dir``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = self._child_env()
-        env["SANIC_WORKERS"] = str(self.settings.rasa_workers)
         for name, cmd in self.commands().items():
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
             self.processes[name] = subprocess.Popen(
                 cmd,
                 cwd=ROOT,
-                env=env,
+                env=self.process_env(name),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -187,6 +197,54 @@ class Stack:
         self.check_tracker_store()
         self.check_cors()
         return time.monotonic() - started
+
+    def kill(self, name: str) -> None:
+        """Kill one process and its children at once (SIGKILL to its group), like a crash."""
+        proc = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def start_one(self, name: str) -> None:
+        """Start one process again (same command, environment and log file), e.g. after kill."""
+        proc = self.processes.get(name)
+        if proc is not None and proc.poll() is None:
+            raise RuntimeError(f"{name} is still running (pid {proc.pid})")
+        env = self.process_env(name)
+        path = self.log_dir / f"{name}.log"
+        self.log_offsets[name] = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")  # noqa: SIM115 - owned by the child
+        self.processes[name] = subprocess.Popen(
+            self.commands()[name],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_one(self, name: str, timeout_s: float = 180.0) -> float:
+        """Wait until one (re)started process answers its health URL; return the seconds."""
+        started = time.monotonic()
+        url = self.health_urls()[name]
+        log = self.log_dir / f"{name}.log"
+        offset = self.log_offsets.get(name, 0)
+        while True:
+            proc = self.processes[name]
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with code {proc.returncode}; see {self.log_dir / name}.log"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=1.0).status_code == 200 and (
+                    not name.startswith("rasa")
+                    or log.read_bytes()[offset:].count(RASA_UP_LINE.encode())
+                    >= self.settings.rasa_workers
+                ):
+                    return time.monotonic() - started
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"{name} not ready after {timeout_s:.0f} s")
+            time.sleep(0.25)
 
     def stop(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL after 10 s)."""

@@ -34,6 +34,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "FEEDBACK_DB_URL": f"sqlite:///{work / 'feedback.db'}",
         "STORY_OUTBOX_PATH": str(work / "story_outbox.jsonl"),
         "LOG_LEVEL": "INFO",
+        # tests/e2e/test_hostile_input.py plays clients behind a proxy (X-Forwarded-For) and
+        # fills one address's quota; the whole suite talks from 127.0.0.1 far below this.
+        "TRUSTED_PROXIES": "127.0.0.1",
+        "RATE_LIMIT_IP_PER_MIN": "1500",
     }
     env["CORS_ORIGINS"] = f"http://127.0.0.1:{env['PORTAL_PORT']}"
     running = Stack(env=env, model=model, log_dir=work / "log")

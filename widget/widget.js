@@ -49,6 +49,8 @@
     unreachable:
       "Le service ne répond pas pour le moment. Votre message n'a pas été envoyé : vous pouvez réessayer.",
     refused: "Votre message n'a pas pu être traité. Vous pouvez le reformuler et réessayer.",
+    tooFast:
+      "Vous avez envoyé beaucoup de messages en peu de temps. Patientez une minute, puis réessayez.",
     retry: "Réessayer",
     misconfigured: "L'assistant n'est pas disponible sur ce site pour le moment.",
   };
@@ -722,6 +724,7 @@
         if (!self.log.querySelector(".quick")) self.renderLog(); // offer the last choices again
         var message = T.unreachable;
         if (err && err.message === "misconfigured") message = T.misconfigured;
+        else if (err && err.status === 429) message = T.tooFast;
         else if (err && err.status >= 400 && err.status < 500) message = T.refused;
         self.showError(message);
       })

@@ -9,7 +9,7 @@ import secrets
 from sanic import Sanic, response
 from sanic.request import Request
 
-from feedback_store import migrate
+from feedback_store import http_hardening, migrate
 from feedback_store.db import make_engine, make_session_factory
 from feedback_store.portal.api_routes import api_bp
 from feedback_store.portal.auth import (
@@ -22,6 +22,7 @@ from feedback_store.portal.errors import register_error_handlers
 from feedback_store.portal.export_routes import exports_bp
 from feedback_store.portal.public_routes import public_bp
 from feedback_store.portal.widget_routes import create_widget_blueprint
+from feedback_store.rate_limit import parse_networks
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,9 +58,11 @@ def create_app(settings: Settings, name: str = "portal") -> Sanic:
     else:
         logger.warning("PORTAL_SECRET_KEY is empty: dashboard sessions end when the portal stops.")
         app.ctx.secret_key = secrets.token_bytes(32)
+    app.ctx.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.ctx.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
     app.ctx.ip_login_limiter = RateLimiter(IP_LOGIN_ATTEMPTS_PER_MINUTE)
     register_error_handlers(app)
+    http_hardening.install(app)  # a malformed Content-Length would freeze Sanic 21.12
 
     @app.before_server_start
     async def open_store(app: Sanic, _loop) -> None:

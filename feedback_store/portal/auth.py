@@ -27,9 +27,7 @@ import functools
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -41,6 +39,7 @@ from sqlalchemy.orm import Session
 from feedback_store import accounts
 from feedback_store.accounts import AgentRecord, NotEntitledError
 from feedback_store.portal.errors import ApiError
+from feedback_store.rate_limit import MemoryBackend, request_client
 
 __all__ = [
     "CSRF_FIELD",
@@ -183,9 +182,10 @@ def clear_session_cookie(response: HTTPResponse) -> None:
 
 
 class RateLimiter:
-    """In-memory sliding-window limit of attempts per key (per IP, per login), thread-safe.
+    """Sliding-window limit of attempts per key (per IP, per login), in memory, thread-safe.
 
-    Per process: with several workers each one counts its own attempts.
+    One limit for every key, on :class:`feedback_store.rate_limit.MemoryBackend`. Per process:
+    with several workers each one counts its own attempts.
     """
 
     def __init__(
@@ -197,21 +197,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_attempts = max_attempts
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        hits = self._hits.get(key)
-        if hits is None:
-            return deque()
-        while hits and now - hits[0] >= self.window_s:
-            hits.popleft()
-        if not hits:
-            del self._hits[key]
-        return hits
+        self.window = MemoryBackend(window_s, max_keys=max_keys, clock=clock)
 
     def hit(self, *keys: str) -> float:
         """Count one attempt for every key, unless one is over the limit.
@@ -220,26 +206,11 @@ class RateLimiter:
             0 when the attempt is allowed (and counted); otherwise the seconds to wait.
 
         """
-        with self._lock:
-            now = self._clock()
-            waits = []
-            for key in keys:
-                hits = self._recent(key, now)
-                if len(hits) >= self.max_attempts:
-                    waits.append(self.window_s - (now - hits[0]))
-            if waits:
-                return max(max(waits), 0.001)
-            if len(self._hits) >= self.max_keys:
-                for stale in list(self._hits):
-                    self._recent(stale, now)
-            for key in keys:
-                self._hits.setdefault(key, deque()).append(now)
-            return 0.0
+        return self.window.check(dict.fromkeys(keys, self.max_attempts)).retry_after
 
     def reset(self, key: str) -> None:
         """Forget the attempts of ``key`` (e.g. a login after it succeeded)."""
-        with self._lock:
-            self._hits.pop(key, None)
+        self.window.forget(key)
 
 
 # --- database work off the event loop -----------------------------------------------------------
@@ -381,7 +352,7 @@ async def login(request: Request, email: str, password: str) -> tuple[AgentRecor
 
     """
     login_key = f"login:{(email or '').strip().lower()}"
-    wait = request.app.ctx.ip_login_limiter.hit(f"ip:{request.remote_addr or request.ip}")
+    wait = request.app.ctx.ip_login_limiter.hit(f"ip:{request_client(request)}")
     wait = wait or request.app.ctx.login_limiter.hit(login_key)
     if wait:
         raise ApiError(

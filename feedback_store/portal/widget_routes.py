@@ -18,10 +18,7 @@ import html
 import json
 import re
 import secrets
-import time
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from feedback_store.rate_limit import MemoryBackend, request_client
 from settings import ROOT, Settings
 
 WIDGET_DIR = ROOT / "widget"
@@ -55,42 +53,24 @@ class VoteError(ValueError):
     """A vote body that does not have the expected form (message in French, for the client)."""
 
 
-@dataclass
 class RateLimiter:
-    """Sliding-window limit of events per key (client IP), in memory, per process."""
+    """Sliding-window limit of events per key (client IP), in memory, per process.
 
-    limit: int = 30
-    window_s: float = 60.0
-    max_keys: int = 10_000
-    _events: dict[str, deque] = field(default_factory=dict)
+    One limit for every key, on :class:`feedback_store.rate_limit.MemoryBackend`.
+    """
+
+    def __init__(self, limit: int = 30, window_s: float = 60.0, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.window = MemoryBackend(window_s, max_keys=max_keys)
 
     def allow(self, key: str, now: float | None = None) -> bool:
         """Record one event for ``key`` and tell whether it is within the limit."""
-        now = time.monotonic() if now is None else now
-        if len(self._events) >= self.max_keys and key not in self._events:
-            self._forget_idle(now)
-        events = self._events.setdefault(key, deque())
-        while events and now - events[0] >= self.window_s:
-            events.popleft()
-        if len(events) >= self.limit:
-            return False
-        events.append(now)
-        return True
+        return self.window.check({key: self.limit}, now).allowed
 
     def retry_after(self, key: str, now: float | None = None) -> int:
-        """Seconds until ``key`` may send again."""
-        now = time.monotonic() if now is None else now
-        events = self._events.get(key)
-        if not events:
-            return 0
-        return max(1, int(self.window_s - (now - events[0])) + 1)
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, ev in self._events.items() if not ev or now - ev[-1] >= self.window_s]:
-            del self._events[key]
-        if len(self._events) >= self.max_keys:  # still full: drop the oldest half
-            for key in list(self._events)[: self.max_keys // 2]:
-                del self._events[key]
+        """Whole seconds until ``key`` may send again (0 if it may now)."""
+        wait = self.window.retry_after(key, self.limit, now)
+        return max(1, int(wait) + 1) if wait else 0
 
 
 def widget_config(settings: Settings) -> dict[str, Any]:
@@ -265,7 +245,7 @@ def create_widget_blueprint(limiter: RateLimiter | None = None) -> Blueprint:
                     }
                 )
             return response.empty(status=204, headers=cors)
-        client = request.remote_addr or request.ip or "unknown"
+        client = request_client(request)
         if not votes_limiter.allow(client):
             headers = {**cors, "Retry-After": str(votes_limiter.retry_after(client))}
             return _error("Trop d'avis envoyés : réessayez dans une minute.", 429, headers)

@@ -206,6 +206,28 @@ def test_server_unreachable_keeps_the_text_then_retry_works(page, chat: Chat, po
     assert chat.user_texts() == ["merci beaucoup"]
 
 
+def test_rate_limited_message_asks_to_wait_and_keeps_the_text(page, chat: Chat, portal):
+    """The webhook's 429 (too many messages) is told as such, not as an unreadable message."""
+    page.goto(f"{portal}/demo")
+    chat.open()
+    chat.wait_answer(0)
+    page.route(
+        WEBHOOK,
+        lambda route: route.fulfill(
+            status=429,
+            json={"error": "Vous avez envoyé beaucoup de messages en peu de temps."},
+            headers={"Access-Control-Allow-Origin": portal, "Retry-After": "42"},
+        ),
+    )
+    chat.input.fill("encore une question")
+    chat.input.press("Enter")
+    expect(chat.alert).to_contain_text("Patientez une minute, puis réessayez.")
+    expect(chat.alert).not_to_contain_text("reformuler")
+    expect(chat.input).to_have_value("encore une question")
+    assert chat.user_texts() == []
+    page.unroute(WEBHOOK)
+
+
 def test_xss_vectors_typed_and_sent_through_the_real_servers_stay_text(page, chat: Chat, portal):
     page.goto(f"{portal}/demo")
     chat.open()

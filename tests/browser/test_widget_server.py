@@ -86,7 +86,7 @@ def test_rate_limiter_memory_is_bounded():
     limiter = RateLimiter(limit=1, window_s=10, max_keys=100)
     for i in range(1000):
         limiter.allow(f"ip{i}", now=i * 0.001)
-    assert len(limiter._events) <= 100
+    assert len(limiter.window) <= 100
 
 
 def test_demo_options_keep_known_values_only():
