@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 import settings as settings_module  # noqa: E402
 
 RASA_UP_LINE = "Rasa server is up and running."
+# Processes with no health URL: ready once their log holds this line.
+LOG_READY_LINES = {"analytics": "analytics consumer ready"}
 PROFILES = ROOT / "profiles"
 
 
@@ -169,27 +171,31 @@ class Stack:
                 f"Rasa does not allow the origin {origin} (CORS): the widget could not talk to it."
             )
 
+    def is_ready(self, name: str) -> bool:
+        """Whether one process serves: its health URL (and every Rasa worker), or its log line."""
+        url = self.health_urls().get(name)
+        if url is None:
+            return LOG_READY_LINES[name] in self._log(name)
+        try:
+            ok = httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+        return ok and (not name.startswith("rasa") or self.rasa_workers_ready(name))
+
     def wait_ready(self, timeout_s: float = 180.0) -> float:
-        """Wait until every process answers its health URL; return the seconds it took."""
+        """Wait until every process is ready; return the seconds it took."""
         started = time.monotonic()
-        pending = dict(self.health_urls())
+        pending = list(self.processes)
         while pending:
-            for name, url in list(pending.items()):
+            for name in list(pending):
                 proc = self.processes[name]
                 if proc.poll() is not None:
                     raise RuntimeError(
                         f"{name} exited with code {proc.returncode}; see {self.log_dir / name}.log"
                     )
-                try:
-                    if httpx.get(url, timeout=1.0).status_code == 200 and (
-                        not name.startswith("rasa") or self.rasa_workers_ready(name)
-                    ):
-                        print(
-                            f"  {name} ready after {time.monotonic() - started:.0f} s", flush=True
-                        )
-                        del pending[name]
-                except httpx.HTTPError:
-                    pass
+                if self.is_ready(name):
+                    print(f"  {name} ready after {time.monotonic() - started:.0f} s", flush=True)
+                    pending.remove(name)
             if time.monotonic() - started > timeout_s:
                 raise TimeoutError(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
             if pending:
