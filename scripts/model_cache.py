@@ -25,11 +25,14 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MODEL_CACHE_DIR", default)).expanduser()
 
 
-def training_hash(root: Path = ROOT) -> str:
-    """SHA-256 (first 16 hex chars) of every training input, path and content."""
+def training_hash(root: Path = ROOT, config: str = "config.yml") -> str:
+    """SHA-256 (first 16 hex chars) of every training input, path and content.
+
+    ``config`` (relative to ``root``) replaces ``config.yml``, e.g. the benchmark's baseline.
+    """
     digest = hashlib.sha256()
     files: list[Path] = []
-    for name in INPUTS:
+    for name in (config, *INPUTS[1:]):
         path = root / name
         files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     for path in files:
@@ -39,14 +42,15 @@ def training_hash(root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def model_path(root: Path = ROOT) -> Path:
+def model_path(root: Path = ROOT, config: str = "config.yml") -> Path:
     """Where the model for the current inputs lives (whether or not it exists yet)."""
-    return cache_dir() / f"model-{training_hash(root)}.tar.gz"
+    prefix = "model" if config == "config.yml" else f"model-{Path(config).stem}"
+    return cache_dir() / f"{prefix}-{training_hash(root, config)}.tar.gz"
 
 
-def ensure_model(root: Path = ROOT, force: bool = False) -> Path:
+def ensure_model(root: Path = ROOT, force: bool = False, config: str = "config.yml") -> Path:
     """Return the trained model for the current inputs, training it first if needed."""
-    target = model_path(root)
+    target = model_path(root, config)
     if target.exists() and not force:
         print(f"Model up to date: {target}", flush=True)
         return target
@@ -59,7 +63,7 @@ def ensure_model(root: Path = ROOT, force: bool = False) -> Path:
         "rasa",
         "train",
         "--config",
-        "config.yml",
+        config,
         "--domain",
         "domain.yml",
         "--data",
