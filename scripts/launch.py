@@ -350,33 +350,39 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         model = model_cache.ensure_model()
     stack = Stack(env=environ, model=model, log_dir=ROOT / "var" / "log")
-    stop_requested = False
+
+    class _Stop(Exception):
+        """Ctrl-C or SIGTERM, at any moment (also while waiting for readiness)."""
 
     def _on_signal(signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
+        raise _Stop
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     print(f"Starting {', '.join(stack.commands())} (profile {args.profile})...", flush=True)
-    stack.start()
+    code = 0
     try:
+        stack.start()
         print_urls(settings, stack.wait_ready())
         print("Press Ctrl-C to stop.", flush=True)
-        while not stop_requested:
+        while code == 0:
             for name, proc in stack.processes.items():
                 if proc.poll() is not None:
                     print(f"{name} stopped (code {proc.returncode}); see var/log/{name}.log")
-                    stop_requested = True
+                    code = 1
             time.sleep(0.5)
     except (RuntimeError, TimeoutError) as err:
         print(f"Startup failed: {err}", file=sys.stderr)
+        code = 1
+    except _Stop:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nStopping...", flush=True)
         stack.stop()
-        return 1
-    print("\nStopping...", flush=True)
-    stack.stop()
-    print("Stopped.", flush=True)
-    return 0
+        print("Stopped.", flush=True)
+    return code
 
 
 if __name__ == "__main__":
