@@ -30,10 +30,13 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_speedups
 from bot.rest_guard import WebhookGuard, error, too_large
 from feedback_store import http_hardening
 
 logger = logging.getLogger(__name__)
+
+rasa_speedups.install()  # Rasa hot-path fix, see bot/rasa_speedups.py
 
 TOO_LONG_RESPONSE = "utter_message_too_long"
 UNAVAILABLE_RESPONSE = "utter_service_unavailable"

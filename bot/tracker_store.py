@@ -21,7 +21,11 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import rasa_speedups
+
 logger = logging.getLogger(__name__)
+
+rasa_speedups.install()  # Rasa hot-path fix, see bot/rasa_speedups.py
 ACTIVE_MARKER = "ScrubbingSQLTrackerStore active"
 
 

@@ -101,7 +101,14 @@ class Stack:
             commands[name] = self._rasa_command(replica)
         commands["portal"] = [sys.executable, "-m", "feedback_store.portal"]
         if self.settings.event_broker_url:
-            commands["analytics"] = [sys.executable, "-m", "feedback_store.analytics_consumer"]
+            # Events reach the broker already scrubbed by the tracker store (rules + spaCy NER):
+            # the consumer scrubs them again with the rules only, without a second spaCy.
+            commands["analytics"] = [
+                sys.executable,
+                "-m",
+                "feedback_store.analytics_consumer",
+                "--no-ner",
+            ]
         return commands
 
     def health_urls(self) -> dict[str, str]:

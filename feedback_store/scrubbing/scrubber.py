@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
 
 DEFAULT_CHUNK_CHARS = 5_000
+DETECT_CACHE_SIZE = 2048
+DETECT_CACHE_MAX_CHARS = 2_000  # longer texts (stories) are rarely repeated: not kept
 
 
 def _chunks(text: str, size: int) -> list[tuple[int, str]]:
@@ -92,6 +94,9 @@ class Scrubber:
         self._chunk_chars = chunk_chars
         self._disable = components_not_needed(nlp) if nlp is not None else []
         self._is_common_word = french_lexicon(nlp) if nlp is not None else None
+        # The same texts come back often: every event is scrubbed for the tracker store and again
+        # for the event broker, and bot answers are templates. Kept in memory only, bounded.
+        self._detect_cached = functools.lru_cache(maxsize=DETECT_CACHE_SIZE)(self._detect)
 
     @classmethod
     def load(cls) -> Scrubber:
@@ -114,8 +119,13 @@ class Scrubber:
         Returns:
             Spans with offsets in ``text``.
         """
+        if len(text) > DETECT_CACHE_MAX_CHARS:
+            return list(self._detect(text))
+        return list(self._detect_cached(text))
+
+    def _detect(self, text: str) -> tuple[Replacement, ...]:
         if not text or text.isspace():
-            return []
+            return ()
         folded = fold(text)
         spans = detect_identifiers(folded)
         spans.extend(detect_addresses(folded))
@@ -141,7 +151,7 @@ class Scrubber:
             if any(start <= trimmed.start and trimmed.end <= end for start, end in protected):
                 continue
             kept.append(trimmed)
-        return merge_spans(kept)
+        return tuple(merge_spans(kept))
 
     def scrub(self, text: str) -> ScrubResult:
         """Replace every detected value by its kind's placeholder.

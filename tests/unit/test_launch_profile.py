@@ -55,7 +55,7 @@ def test_replicas_workers_and_the_consumer_are_started(tmp_path: Path, monkeypat
     assert list(commands) == ["actions", "rasa", "rasa-2", "rasa-3", "portal", "analytics"]
     ports = [commands[n][commands[n].index("--port") + 1] for n in ("rasa", "rasa-2", "rasa-3")]
     assert ports == ["6005", "6006", "6007"]
-    assert commands["analytics"][-1] == "feedback_store.analytics_consumer"
+    assert commands["analytics"][-2:] == ["feedback_store.analytics_consumer", "--no-ner"]
     assert stack.health_urls()["rasa-3"] == "http://127.0.0.1:6007/webhooks/rest/"
     rasa_env, actions_env = stack.process_env("rasa-2"), stack.process_env("actions")
     assert rasa_env["SANIC_WORKERS"] == "2"
