@@ -131,6 +131,8 @@ def seed(factory, n: int, rng: random.Random) -> None:
                             "confidence": None if space == "tag" else 0.8,
                             "active": True,
                             "created_at": moment,
+                            "story_created_at": moment,
+                            "story_structure_id": structure_ids[dept - 1],
                         }
                     )
         with factory.begin() as session:

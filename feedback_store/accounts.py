@@ -71,6 +71,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "actions.read": "agent",
         "actions.write": "agent",
         "exports": "qualite",
+        "analytics.read": "qualite",  # conversation analytics are not tied to a structure
         "accounts.manage": "admin",
     }
 )

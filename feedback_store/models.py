@@ -24,6 +24,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    select,
     true,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -99,7 +102,11 @@ class Story(Base):
         CheckConstraint("postal_code IS NULL OR length(postal_code) = 5", name="postal_code"),
         Index("ix_stories_created_at", "created_at"),
         Index(
-            "ix_stories_structure_id_created_at_ressenti", "structure_id", "created_at", "ressenti"
+            "ix_stories_structure_id_created_at_id_ressenti",
+            "structure_id",
+            "created_at",
+            "id",
+            "ressenti",
         ),
         Index("ix_stories_departement", "departement"),
         Index("ix_stories_status", "status"),
@@ -180,6 +187,15 @@ class StoryLabel(Base):
         UniqueConstraint("story_id", "space", "source", "code"),
         Index("ix_story_labels_space_code_active", "space", "code", "active"),
         Index("ix_story_labels_story_id_space_active_code", "story_id", "space", "active", "code"),
+        Index(
+            "ix_story_labels_space_active_structure_created_code",
+            "space",
+            "active",
+            "story_structure_id",
+            "story_created_at",
+            "code",
+            "story_id",
+        ),
         {"comment": "Story labels (irritant, engagement, tag) by source."},
     )
 
@@ -201,8 +217,40 @@ class StoryLabel(Base):
     )
     author = Column(String(200), comment="Agent who set the label, for agent labels.")
     created_at = _created_at()
+    story_created_at = Column(
+        UtcDateTime(),
+        nullable=False,
+        comment="Copy of the story's created_at, so that aggregates read labels alone.",
+    )
+    story_structure_id = Column(
+        Integer,
+        ForeignKey("structures.id", ondelete="SET NULL"),
+        comment="Copy of the story's structure_id (set null with it), for the aggregates.",
+    )
 
     story = relationship("Story", back_populates="labels")
+
+
+@event.listens_for(StoryLabel, "before_insert")
+def _copy_story_keys(_mapper, connection, label: StoryLabel) -> None:
+    """Copy the story's creation time and structure onto a label being inserted.
+
+    Both never change once the story is stored (a deleted structure sets both copies to null
+    through their foreign keys), so the copies stay exact; the irritant aggregates filter and
+    group labels on them without joining every story of the period (see
+    :func:`feedback_store.stories.aggregate_irritants`). Core bulk inserts must fill them.
+    """
+    story = inspect(label).dict.get("story")
+    known = inspect(story).dict if story is not None else {}
+    if known.get("created_at") is not None and "structure_id" in known:
+        created_at, structure_id = known["created_at"], known["structure_id"]
+    else:  # not loaded: read the stored story (inserted earlier in this flush if new)
+        stories = Story.__table__.c
+        created_at, structure_id = connection.execute(
+            select(stories.created_at, stories.structure_id).where(stories.id == label.story_id)
+        ).one()
+    label.story_created_at = created_at
+    label.story_structure_id = structure_id
 
 
 class StoryNote(Base):
@@ -391,3 +439,73 @@ class AgentStructure(Base):
         comment="Structure.",
     )
     role = Column(String(10), nullable=False, comment="agent, qualite or admin.")
+
+
+ANALYTICS_KINDS: tuple[str, ...] = ("not_understood", "fallback_menu", "fallback", "out_of_scope")
+"""Kinds of conversation analytics events (see :mod:`feedback_store.analytics_events`)."""
+
+
+class AnalyticsEvent(Base):
+    """A moment the bot did not understand a usager (or said it cannot help), per flow.
+
+    Written by the analytics consumer from Rasa's event stream (RabbitMQ); never holds the raw
+    sender id, only its SHA-256, and only scrubbed question text.
+    """
+
+    __tablename__ = "analytics_events"
+    __table_args__ = (
+        CheckConstraint(in_check("kind", ANALYTICS_KINDS), name="kind"),
+        CheckConstraint(
+            "confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"
+        ),
+        Index("ix_analytics_events_at_flow_kind", "at", "flow", "kind"),
+        Index("ix_analytics_events_kind_at_question_key", "kind", "at", "question_key"),
+        {"comment": "Fallbacks and misunderstood questions of conversations, per flow."},
+    )
+
+    id = Column(Integer, primary_key=True)
+    event_key = Column(
+        String(64),
+        nullable=False,
+        unique=True,
+        comment="SHA-256 of sender hash, event and time: a redelivered event is stored once.",
+    )
+    at = Column(UtcDateTime(), nullable=False, comment="Time of the bot's reaction (UTC).")
+    flow = Column(
+        String(64), nullable=False, comment="Active form, or hors_formulaire when none was."
+    )
+    kind = Column(
+        String(20),
+        nullable=False,
+        comment="not_understood, fallback_menu, fallback or out_of_scope.",
+    )
+    intent = Column(String(100), comment="Best intent the NLU found (other than nlu_fallback).")
+    confidence = Column(Float, comment="Confidence of that intent in [0, 1].")
+    question = Column(Text, comment="The usager's message, personal data scrubbed.")
+    question_key = Column(
+        String(200), comment="Lower-case, accent-free question, to group identical ones."
+    )
+    sender_hash = Column(String(64), nullable=False, comment="SHA-256 of the conversation id.")
+
+
+class AnalyticsConversation(Base):
+    """Per-conversation state of the analytics consumer: active form and last usager message."""
+
+    __tablename__ = "analytics_conversations"
+    __table_args__ = (
+        CheckConstraint(
+            "last_confidence IS NULL OR (last_confidence >= 0 AND last_confidence <= 1)",
+            name="last_confidence",
+        ),
+        Index("ix_analytics_conversations_updated_at", "updated_at"),
+        {"comment": "State of conversations for the analytics consumer (pruned after a day)."},
+    )
+
+    sender_hash = Column(
+        String(64), primary_key=True, comment="SHA-256 of the conversation id (never the id)."
+    )
+    active_loop = Column(String(64), comment="Active form, null when none.")
+    last_text = Column(Text, comment="Last usager message, personal data scrubbed.")
+    last_intent = Column(String(100), comment="Best intent of that message.")
+    last_confidence = Column(Float, comment="Confidence of that intent in [0, 1].")
+    updated_at = Column(UtcDateTime(), nullable=False, comment="Time of the last event applied.")

@@ -31,7 +31,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
 def _days(value: str) -> int:
-    if not value.strip().isdigit() or int(value) < 1:
+    if not value.strip().isdecimal() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} n'est pas un nombre de jours (1 ou plus).")
     return int(value)
 

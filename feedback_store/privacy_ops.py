@@ -138,8 +138,18 @@ class SenderTable:
         )
 
 
-SENDER_TABLES: list[SenderTable] = []
-"""Further tables holding a usager's conversation data; register new ones here."""
+def _analytics_sender(sender_id: str) -> str:
+    from feedback_store.analytics_events import hash_sender
+
+    return hash_sender(sender_id)
+
+
+SENDER_TABLES: list[SenderTable] = [
+    SenderTable("analytics_events", "at", "sender_hash", _analytics_sender),
+    SenderTable("analytics_conversations", "updated_at", "sender_hash", _analytics_sender),
+]
+"""Further tables holding a usager's conversation data (the conversation analytics of
+``feedback_store/analytics.py``, keyed by the hashed conversation id); register new ones here."""
 
 
 class NothingToEraseError(LookupError):
@@ -411,7 +421,10 @@ def purge(
         raise ValueError("La durée de conservation doit être d'au moins un jour.")
     say = progress or _quiet
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    cutoff = moment - timedelta(days=older_than_days)
+    try:
+        cutoff = moment - timedelta(days=older_than_days)
+    except OverflowError:
+        raise ValueError("La durée de conservation est trop longue.") from None
     report = _empty_report(tracker is not None, dry_run=dry_run, cutoff=cutoff)
     if tracker is not None:
         _purge_tracker(tracker, cutoff, report, say, batch_size)

@@ -631,17 +631,49 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(filters: StoryFilters | None) -> list[ColumnElement]:
+def _scope_conditions(
+    filters: StoryFilters,
+    session: Session | None,
+    structure_id: ColumnElement = Story.structure_id,
+    created_at: ColumnElement = Story.created_at,
+) -> list[ColumnElement]:
+    """Perimeter and period of ``filters``, on stories or on the copies a label holds.
+
+    One structure is compared with a scalar subquery (``= (SELECT id …)``): PostgreSQL then walks
+    the (structure, date) index in date order, which it cannot do for ``IN (SELECT …)``. With a
+    ``session``, several structures are resolved to ids first, so that the query holds literal
+    ids and PostgreSQL estimates the perimeter from its statistics.
+    """
+    conditions: list[ColumnElement] = []
+    codes = filters.structure_codes
+    if codes is not None:
+        ids = select(Structure.id).where(Structure.code.in_(codes))
+        if len(set(codes)) == 1:
+            ids = select(Structure.id).where(Structure.code == codes[0]).scalar_subquery()
+            conditions.append(structure_id == ids)
+        elif session is not None and codes:
+            conditions.append(structure_id.in_(sorted(session.execute(ids).scalars())))
+        else:
+            conditions.append(structure_id.in_(ids))
+    if filters.date_from is not None:
+        conditions.append(created_at >= _as_utc(filters.date_from))
+    if filters.date_to is not None:
+        conditions.append(created_at < _as_utc(filters.date_to))
+    return conditions
+
+
+def _conditions(
+    filters: StoryFilters | None, session: Session | None = None
+) -> list[ColumnElement]:
+    """WHERE conditions of ``filters`` on ``stories`` (see :func:`_scope_conditions`)."""
     if filters is None:
         return []
+    return [*_scope_conditions(filters, session), *_story_conditions(filters)]
+
+
+def _story_conditions(filters: StoryFilters) -> list[ColumnElement]:
+    """Conditions of ``filters`` other than perimeter and period (on ``stories``)."""
     conditions: list[ColumnElement] = []
-    if filters.structure_codes is not None:
-        ids = select(Structure.id).where(Structure.code.in_(filters.structure_codes))
-        conditions.append(Story.structure_id.in_(ids))
-    if filters.date_from is not None:
-        conditions.append(Story.created_at >= _as_utc(filters.date_from))
-    if filters.date_to is not None:
-        conditions.append(Story.created_at < _as_utc(filters.date_to))
     for space, code in (
         ("irritant", filters.irritant),
         ("engagement", filters.engagement),
@@ -694,15 +726,28 @@ def list_stories(
         raise ValueError("page starts at 1.")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"per_page must be in 1..{MAX_PER_PAGE}.")
-    conditions = _conditions(filters)
-    total = session.execute(select(func.count(Story.id)).where(*conditions)).scalar_one()
+    conditions = _conditions(filters, session)
+    # count(*), not count(id): PostgreSQL counts from the (structure, date) index alone.
+    total = session.execute(select(func.count()).select_from(Story).where(*conditions)).scalar_one()
+    offset = (page - 1) * per_page
+    if offset >= total:
+        return Page(items=(), total=total, page=page, per_page=per_page)
+    newest_first = (Story.created_at.desc(), Story.id.desc())
+    # The page's ids are found in the indexes alone (skipped rows included); only the rows of the
+    # page itself are then read from the table, with their labels and structure.
+    page_ids = (
+        select(Story.id)
+        .where(*conditions)
+        .order_by(*newest_first)
+        .limit(per_page)
+        .offset(offset)
+        .scalar_subquery()
+    )
     stmt = (
         select(Story)
-        .where(*conditions)
+        .where(Story.id.in_(page_ids))
         .options(selectinload(Story.labels))
-        .order_by(Story.created_at.desc(), Story.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .order_by(*newest_first)
     )
     rows = session.execute(stmt).scalars().all()
     return Page(
@@ -710,7 +755,7 @@ def list_stories(
     )
 
 
-def _period_start(dialect: str, period: str) -> ColumnElement:
+def _period_start(dialect: str, period: str, created_at: ColumnElement) -> ColumnElement:
     """SQL for the first day of the week (Monday) or month of ``created_at`` (UTC).
 
     Literals, not bound parameters, so that SELECT and GROUP BY render the same expression.
@@ -718,14 +763,12 @@ def _period_start(dialect: str, period: str) -> ColumnElement:
     if period not in PERIODS:  # the literal below must stay a known word
         raise ValueError(f"Unknown period {period!r}.")
     if dialect == "postgresql":
-        utc = func.timezone(literal_column("'UTC'"), Story.created_at)
+        utc = func.timezone(literal_column("'UTC'"), created_at)
         return cast(func.date_trunc(literal_column(f"'{period}'"), utc), Date)
     if dialect == "sqlite":
         if period == "month":
-            return func.date(Story.created_at, literal_column("'start of month'"))
-        return func.date(
-            Story.created_at, literal_column("'weekday 0'"), literal_column("'-6 days'")
-        )
+            return func.date(created_at, literal_column("'start of month'"))
+        return func.date(created_at, literal_column("'weekday 0'"), literal_column("'-6 days'"))
     raise NotImplementedError(f"Trends are not implemented for {dialect}.")
 
 
@@ -757,34 +800,42 @@ def aggregate_irritants(
         raise ValueError(f"Cannot aggregate by {by!r}; expected one of {AGGREGATE_KEYS}.")
     if period is not None and period not in PERIODS:
         raise ValueError(f"Unknown period {period!r}; expected one of {PERIODS}.")
+    created_at: ColumnElement = Story.created_at
     if by in LABEL_SPACES:
+        # Labels carry their story's structure and date: the perimeter and period are one range
+        # of ix_story_labels_space_active_structure_created_code, without a probe per story.
+        # Stories are joined only for the other filters.
         key = StoryLabel.code
-        count = func.count(distinct(Story.id))
-        from_clause = join(
-            Story,
-            StoryLabel,
-            and_(
-                StoryLabel.story_id == Story.id,
-                StoryLabel.space == by,
-                StoryLabel.active == true(),
-            ),
+        count = func.count(distinct(StoryLabel.story_id))
+        created_at = StoryLabel.story_created_at
+        others = _story_conditions(filters) if filters is not None else []
+        from_clause = (
+            join(StoryLabel, Story, Story.id == StoryLabel.story_id) if others else StoryLabel
         )
-    elif by == "structure":
-        key = Structure.code
-        count = func.count(Story.id)
-        from_clause = outerjoin(Story, Structure, Story.structure_id == Structure.id)
+        conditions = [StoryLabel.space == by, StoryLabel.active == true()]
+        if filters is not None:
+            conditions += _scope_conditions(
+                filters, session, StoryLabel.story_structure_id, created_at
+            )
+        conditions += others
     else:
-        key = getattr(Story, by) if by is not None else None
-        count = func.count(Story.id)
-        from_clause = Story
+        # count(*), not count(Story.id): PostgreSQL answers from the (structure, date, id,
+        # ressenti) index without reading the table.
+        count = func.count()
+        if by == "structure":
+            key = Structure.code
+            from_clause = outerjoin(Story, Structure, Story.structure_id == Structure.id)
+        else:
+            key = getattr(Story, by) if by is not None else None
+            from_clause = Story
+        conditions = _conditions(filters, session)
     columns: list[ColumnElement] = []
     if key is not None:
         columns.append(key.label("key"))
     if period is not None:
         dialect = session.get_bind().dialect.name
-        columns.append(_period_start(dialect, period).label("period"))
-    stmt = select(*columns, count.label("count")).select_from(from_clause)
-    stmt = stmt.where(*_conditions(filters))
+        columns.append(_period_start(dialect, period, created_at).label("period"))
+    stmt = select(*columns, count.label("count")).select_from(from_clause).where(*conditions)
     if columns:
         stmt = stmt.group_by(*columns)
     rows = []

@@ -551,3 +551,117 @@ def check_cli(backend: Backend, capsys, monkeypatch) -> None:
     assert "n'est pas une référence d'histoire" in capsys.readouterr().err
     assert len(audit_rows(backend.factory, "privacy.purge")) == 1
     assert len(audit_rows(backend.factory, "privacy.erase")) == 1
+
+
+def analytics_messages(sender: str, moment: float) -> list[dict]:
+    """Broker messages of one misunderstanding: a usager message, then ``utter_ask_rephrase``."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    intent = {"name": "nlu_fallback", "confidence": 0.45}
+    parse = {
+        "text": "xqzt vbnm plok",
+        "intent": intent,
+        "entities": [],
+        "intent_ranking": [intent, {"name": "find_service", "confidence": 0.31}],
+    }
+    events = (
+        UserUttered(parse["text"], intent, [], parse, timestamp=moment),
+        ActionExecuted("utter_ask_rephrase", policy="RulePolicy", timestamp=moment + 1),
+    )
+    return [{"sender_id": sender, **event.as_dict()} for event in events]
+
+
+def analytics_rows(backend: Backend) -> tuple[set[tuple], set[tuple]]:
+    """(sender hash, time, kind) of the analytics events; (sender hash, time) of the states."""
+    from feedback_store.models import AnalyticsConversation, AnalyticsEvent
+
+    with backend.factory() as session:
+        events = session.execute(
+            select(AnalyticsEvent.sender_hash, AnalyticsEvent.at, AnalyticsEvent.kind)
+        ).all()
+        states = session.execute(
+            select(AnalyticsConversation.sender_hash, AnalyticsConversation.updated_at)
+        ).all()
+    return {tuple(row) for row in events}, {tuple(row) for row in states}
+
+
+def check_analytics_tables(backend: Backend, capsys) -> None:
+    """Analytics rows recorded from Rasa events are erased by conversation and purged by age.
+
+    ``usager-ancien`` was misunderstood 400 days ago, ``usager-recent`` 2 days ago,
+    ``usager-revenu`` 400 days and 1 day ago (one row each time, the bot's ``utter_ask_rephrase``).
+    """
+    import re
+
+    from feedback_store.analytics import record_events
+    from feedback_store.analytics_events import hash_sender
+    from feedback_store.cli import main
+    from feedback_store.scrubbing import Scrubber
+
+    now = datetime.now(timezone.utc)
+    moments = {
+        "usager-ancien": [(now - 400 * DAY).timestamp()],
+        "usager-recent": [(now - 2 * DAY).timestamp()],
+        "usager-revenu": [(now - 400 * DAY).timestamp(), (now - DAY).timestamp()],
+    }
+    messages = [
+        message
+        for sender, times in moments.items()
+        for moment in times
+        for message in analytics_messages(sender, moment)
+    ]
+    rules = Scrubber(None)
+    with backend.factory.begin() as session:
+        result = record_events(session, messages, scrub_text=lambda text: rules.scrub(text).text)
+    assert (result.events, result.rows, result.skipped) == (8, 4, 0)
+
+    def at(moment: float) -> datetime:
+        return datetime.fromtimestamp(moment, timezone.utc)
+
+    def event_row(sender: str, index: int) -> tuple:  # the reaction comes a second after
+        return (hash_sender(sender), at(moments[sender][index] + 1), "not_understood")
+
+    def state_row(sender: str) -> tuple:  # last usager message of the conversation
+        return (hash_sender(sender), at(moments[sender][-1]))
+
+    assert analytics_rows(backend) == (
+        {
+            event_row(sender, index)
+            for sender, times in moments.items()
+            for index in range(len(times))
+        },
+        {state_row(sender) for sender in moments},
+    )
+    where = [
+        "--tracker-db-url",
+        backend.tracker_url,
+        "--feedback-db-url",
+        backend.feedback_url,
+        "--outbox",
+        str(backend.outbox.path),
+    ]
+
+    assert main(["erase", "--conversation", "usager-recent", *where]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"analytics_events\s+1\n", out), out
+    assert re.search(r"analytics_conversations\s+1\n", out), out
+    assert analytics_rows(backend) == (
+        {
+            event_row("usager-ancien", 0),
+            event_row("usager-revenu", 0),
+            event_row("usager-revenu", 1),
+        },
+        {state_row("usager-ancien"), state_row("usager-revenu")},
+    )
+    (row,) = audit_rows(backend.factory, "privacy.erase")
+    assert "usager-recent" not in _details_text(row)
+    assert hash_sender("usager-recent") not in _details_text(row)
+
+    assert main(["purge", "--older-than-days", "365", *where]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"analytics_events\s+2\n", out), out
+    assert re.search(r"analytics_conversations\s+1\n", out), out
+    assert analytics_rows(backend) == (
+        {event_row("usager-revenu", 1)},  # its older row went, the conversation's state stays
+        {state_row("usager-revenu")},
+    )

@@ -1,4 +1,4 @@
-"""JSON shapes of the API: stories, notes, improvement actions, agents."""
+"""JSON shapes of the API: stories, notes, improvement actions, agents, analytics."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import quote
 
 from feedback_store.accounts import AgentRecord
+from feedback_store.analytics import FallbackOverview, QuestionCount
+from feedback_store.analytics_events import KIND_LABELS
 from feedback_store.improvement_actions import ActionRecord
 from feedback_store.notes import NoteRecord
 from feedback_store.story_types import StoryRecord
@@ -148,4 +150,39 @@ def agent_json(agent: AgentRecord) -> dict[str, Any]:
         "display_name": agent.display_name,
         "role": agent.role,
         "structures": [{"code": code, "role": role} for code, role in sorted(agent.roles.items())],
+    }
+
+
+def _question_json(item: QuestionCount) -> dict[str, Any]:
+    return {
+        "question": item.question,
+        "count": item.count,
+        "flows": list(item.flows),
+        "last_seen": iso(item.last_seen),
+    }
+
+
+def fallbacks_json(overview: FallbackOverview) -> dict[str, Any]:
+    """Conversation analytics of a period: fallbacks per flow and the top questions."""
+    return {
+        "date_from": iso(overview.date_from),
+        "date_to": iso(overview.date_to),
+        "total": overview.total,
+        "conversations": overview.conversations,
+        "kinds": [
+            {"kind": kind, "label": KIND_LABELS[kind], "count": count}
+            for kind, count in overview.kinds.items()
+        ],
+        "flows": [
+            {
+                "flow": item.flow,
+                "label": item.label,
+                "total": item.total,
+                "conversations": item.conversations,
+                "kinds": dict(item.kinds),
+            }
+            for item in overview.flows
+        ],
+        "top_not_understood": [_question_json(q) for q in overview.top_not_understood],
+        "top_out_of_scope": [_question_json(q) for q in overview.top_out_of_scope],
     }

@@ -217,6 +217,19 @@ def parse_filters(request: Request) -> QueryFilters:
     return QueryFilters(structures_param(request), values, StoryFilters(**kwargs))
 
 
+def parse_period(request: Request) -> tuple[date | None, date | None]:
+    """``date_from`` and ``date_to`` (inclusive UTC days, both optional); inverted: 400."""
+    date_from, date_to = _one(request, "date_from"), _one(request, "date_to")
+    start = iso_date(date_from, "date_from") if date_from is not None else None
+    end = iso_date(date_to, "date_to") if date_to is not None else None
+    if start is not None and end is not None and start > end:
+        raise ApiError(
+            f"Période inversée : date_from ({start.isoformat()}) est postérieure à date_to "
+            f"({end.isoformat()})."
+        )
+    return start, end
+
+
 def parse_page(request: Request) -> tuple[int, int]:
     """``page`` (from 1) and ``per_page`` (1..200, default 20)."""
     page = positive_int(_one(request, "page"), "page", 1, MAX_PAGE)

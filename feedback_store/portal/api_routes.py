@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from feedback_store import audit
 from feedback_store.accounts import AgentRecord, list_structures
+from feedback_store.analytics import DEFAULT_TOP, MAX_TOP, fallbacks_by_flow
 from feedback_store.improvement_actions import (
     ActionRecord,
     create_action,
@@ -31,6 +32,7 @@ from feedback_store.portal import api_params as params
 from feedback_store.portal.api_json import (
     action_json,
     agent_json,
+    fallbacks_json,
     iso,
     label_of,
     note_json,
@@ -444,6 +446,21 @@ def actions_update(
     return response.json(
         action_json(update_action(session, action.id, actor=agent.email, **changes))
     )
+
+
+# --- conversation analytics ---------------------------------------------------------------------
+
+
+@api_bp.get("/analytics/fallbacks")
+@require("analytics.read")
+def analytics_fallbacks(
+    request: Request, session: Session, agent: AgentRecord
+) -> response.HTTPResponse:
+    """Fallbacks and misunderstood questions per conversation flow (role qualite or admin)."""
+    params.check_params(request, ("date_from", "date_to", "top"))
+    date_from, date_to = params.parse_period(request)
+    top = params.positive_int(request.args.get("top"), "top", DEFAULT_TOP, MAX_TOP)
+    return response.json(fallbacks_json(fallbacks_by_flow(session, date_from, date_to, top=top)))
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedback_store.models import ACTION_STATUSES, STORY_STATUSES
+from feedback_store.analytics import DEFAULT_TOP, MAX_TOP
+from feedback_store.analytics_events import NO_FLOW
+from feedback_store.models import ACTION_STATUSES, ANALYTICS_KINDS, STORY_STATUSES
 from feedback_store.stories import AGGREGATE_KEYS, MAX_PER_PAGE
 from feedback_store.taxonomy import (
     CANAUX,
@@ -137,6 +139,11 @@ def _parameters() -> dict[str, Any]:
                 "period",
                 {"type": "string", "enum": ["week", "month"]},
                 "Adds a trend: counts per week (Monday start) or month, UTC.",
+            ),
+            "top": _query(
+                "top",
+                {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
+                "How many questions each top list gives.",
             ),
             "reference": {
                 "name": "reference",
@@ -488,6 +495,64 @@ def _schemas() -> dict[str, Any]:
             "properties": {"error": _string("Explanation in French.")},
             "required": ["error"],
         },
+        "QuestionCount": {
+            "type": "object",
+            "properties": {
+                "question": _string("The usager's message, personal data scrubbed."),
+                "count": {"type": "integer", "minimum": 1},
+                "flows": {**string_list, "description": "Flows it was asked in, most first."},
+                "last_seen": {"type": "string", "format": "date-time"},
+            },
+            "required": ["question", "count", "flows", "last_seen"],
+        },
+        "FallbackAnalytics": {
+            "type": "object",
+            "properties": {
+                "date_from": _nullable({"type": "string", "format": "date"}),
+                "date_to": _nullable({"type": "string", "format": "date"}),
+                "total": {"type": "integer", "description": "Fallback events of the period."},
+                "conversations": {"type": "integer", "description": "Conversations concerned."},
+                "kinds": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "kind": {"type": "string", "enum": list(ANALYTICS_KINDS)},
+                            "label": {"type": "string"},
+                            "count": {"type": "integer"},
+                        },
+                        "required": ["kind", "label", "count"],
+                    },
+                },
+                "flows": {
+                    "type": "array",
+                    "description": "Per flow (form, or hors_formulaire), most fallbacks first.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "flow": {"type": "string", "example": NO_FLOW},
+                            "label": {"type": "string"},
+                            "total": {"type": "integer"},
+                            "conversations": {"type": "integer"},
+                            "kinds": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer"},
+                            },
+                        },
+                        "required": ["flow", "label", "total", "conversations", "kinds"],
+                    },
+                },
+                "top_not_understood": {
+                    "type": "array",
+                    "items": _ref("schemas", "QuestionCount"),
+                },
+                "top_out_of_scope": {
+                    "type": "array",
+                    "items": _ref("schemas", "QuestionCount"),
+                },
+            },
+            "required": ["total", "conversations", "kinds", "flows", "top_not_understood"],
+        },
         "ActionList": {
             "type": "object",
             "properties": {
@@ -691,6 +756,22 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        "/api/analytics/fallbacks": {
+            "get": {
+                "summary": "Fallbacks and misunderstood questions per conversation flow",
+                "description": "Needs the role qualite or admin on some structure (conversations "
+                "are not tied to a structure). Filled by the analytics consumer from Rasa's "
+                "event stream; questions are scrubbed of personal data.",
+                "operationId": "analyticsFallbacks",
+                "tags": ["analytics"],
+                **protected,
+                "parameters": _params("date_from", "date_to", "top"),
+                "responses": {
+                    "200": _json(_ref("schemas", "FallbackAnalytics"), "Counts and questions."),
+                    **read_errors,
+                },
+            }
+        },
         **_export_paths(),
         "/api/feedback/answer": {
             "post": {
@@ -793,7 +874,10 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         },
         "servers": [{"url": server_url or "/"}],
         "security": SECURITY,
-        "tags": [{"name": name} for name in ("session", "irritants", "stories", "actions", "meta")],
+        "tags": [
+            {"name": name}
+            for name in ("session", "irritants", "stories", "actions", "analytics", "meta")
+        ],
         "paths": _paths(),
         "components": {
             "securitySchemes": {

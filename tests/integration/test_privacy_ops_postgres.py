@@ -66,3 +66,7 @@ def test_registered_sender_table_is_purged_and_erased(backend, monkeypatch):
 
 def test_cli_purge_and_erase(backend, capsys, monkeypatch):
     privacy_scenario.check_cli(backend, capsys, monkeypatch)
+
+
+def test_analytics_rows_are_erased_by_conversation_and_purged_by_age(backend, capsys):
+    privacy_scenario.check_analytics_tables(backend, capsys)

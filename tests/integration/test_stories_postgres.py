@@ -50,6 +50,7 @@ from feedback_store.stories import (
 from feedback_store.taxonomy import TAXONOMY_VERSION
 from tests.integration.postgres import admin_engine as _admin_engine
 from tests.integration.postgres import temporary_database
+from tests.story_aggregate_scenario import check_label_copies_and_aggregates
 
 pytestmark = pytest.mark.integration
 
@@ -320,3 +321,7 @@ def test_outbox_flushes_into_postgres(factory, tmp_path):
     with factory() as session:
         rows = session.execute(select(Story.submission_id, Story.created_at)).all()
     assert sorted(rows) == sorted((story.submission_id, queued_at) for story in stories)
+
+
+def test_label_copies_stay_exact_and_aggregates_equal_the_listed_stories(factory):
+    check_label_copies_and_aggregates(factory)

@@ -64,6 +64,10 @@ def test_cli_purge_and_erase(backend, capsys, monkeypatch):
     privacy_scenario.check_cli(backend, capsys, monkeypatch)
 
 
+def test_analytics_rows_are_erased_by_conversation_and_purged_by_age(backend, capsys):
+    privacy_scenario.check_analytics_tables(backend, capsys)
+
+
 def test_tracker_that_never_existed_is_left_alone(backend, tmp_path):
     from feedback_store.privacy_cli import tracker_engine
 
@@ -79,6 +83,11 @@ def test_tracker_that_never_existed_is_left_alone(backend, tmp_path):
 def test_purge_refuses_a_retention_below_one_day(backend, days):
     with pytest.raises(ValueError, match="jour"):
         purge(backend.feedback, None, None, older_than_days=days)
+
+
+def test_purge_refuses_a_retention_beyond_the_calendar(backend):
+    with pytest.raises(ValueError, match="trop longue"):
+        purge(backend.feedback, None, None, older_than_days=99_999_999)
 
 
 def test_erase_needs_exactly_one_target(backend):

@@ -135,7 +135,7 @@ def test_migrations_build_the_schema_of_the_models(tmp_path):
     upgrade(db_url)  # creates var/ on the way
     upgrade(db_url)  # idempotent, as at every server start
     engine = make_engine(db_url)
-    assert current_revision(db_url) == head_revision() == "0004"
+    assert current_revision(db_url) == head_revision() == "0006"
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
@@ -186,7 +186,7 @@ def test_migrate_cli_reports_revisions(db_url, capsys):
     from feedback_store.migrate import main
 
     assert main(["--url", db_url, "current"]) == 0
-    assert capsys.readouterr().out.strip() == "current: 0004  head: 0004"
+    assert capsys.readouterr().out.strip() == "current: 0006  head: 0006"
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
