@@ -30,7 +30,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_speedups
+from bot import rasa_speedups, turn_errors
 from bot.rest_guard import WebhookGuard, error, too_large
 from feedback_store import http_hardening
 
@@ -143,20 +143,23 @@ class RestInput(InputChannel):
                     [{"recipient_id": sender, "text": _domain_text(request, TOO_LONG_RESPONSE)}]
                 )
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text, collector, sender, input_channel=self.name(), metadata=metadata
+            with turn_errors.watch() as failures:
+                try:
+                    await on_new_message(
+                        UserMessage(
+                            text, collector, sender, input_channel=self.name(), metadata=metadata
+                        )
                     )
-                )
-            except CancelledError:
-                logger.error("REST message processing timed out (sender hidden).")
-            except Exception as err:  # noqa: BLE001 - never leak the text, keep serving
-                logger.error("REST message processing failed: %s", type(err).__name__)
-            if not collector.messages:
-                # Every turn of this bot answers something: an empty reply means a part of the
-                # assistant failed (e.g. the action server is down). Rasa has logged it; the
-                # usager's message is in the tracker and the conversation goes on afterwards.
+                except CancelledError:
+                    logger.error("REST message processing timed out (sender hidden).")
+                    failures.append("timeout")
+                except Exception as err:  # noqa: BLE001 - never leak the text, keep serving
+                    logger.error("REST message processing failed: %s", type(err).__name__)
+                    failures.append("exception")
+            if failures or not collector.messages:
+                # A part of the assistant failed during this turn (action server or database
+                # down) and Rasa carried on with a partial or wrong answer, or none: say so
+                # plainly. Rasa has logged the cause; the conversation goes on afterwards.
                 return response.json(
                     [{"recipient_id": sender, "text": _domain_text(request, UNAVAILABLE_RESPONSE)}]
                 )
