@@ -30,13 +30,14 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_speedups, turn_errors
+from bot import log_privacy, rasa_speedups, turn_errors
 from bot.rest_guard import WebhookGuard, error, too_large
 from feedback_store import http_hardening
 
 logger = logging.getLogger(__name__)
 
 rasa_speedups.install()  # Rasa hot-path fix, see bot/rasa_speedups.py
+log_privacy.install()  # no usager text in Rasa's structured logs
 
 TOO_LONG_RESPONSE = "utter_message_too_long"
 UNAVAILABLE_RESPONSE = "utter_service_unavailable"

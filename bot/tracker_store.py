@@ -21,11 +21,12 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import rasa_speedups
+from bot import log_privacy, rasa_speedups
 
 logger = logging.getLogger(__name__)
 
 rasa_speedups.install()  # Rasa hot-path fix, see bot/rasa_speedups.py
+log_privacy.install()  # no usager text in Rasa's structured logs
 ACTIVE_MARKER = "ScrubbingSQLTrackerStore active"
 
 

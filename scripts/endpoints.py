@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 from settings import Settings
 
 TRACKER_TYPE = "bot.tracker_store.ScrubbingSQLTrackerStore"
+LOCK_STORE_TYPE = "bot.lock_store.AtomicRedisLockStore"  # Rasa's Redis store, atomic tickets
 
 
 def is_embedded(settings: Settings) -> bool:
@@ -64,7 +65,7 @@ def build(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
             LOCK_STORE_PASSWORD=unquote(lock.password or ""),
         )
         config["lock_store"] = {
-            "type": "redis",
+            "type": LOCK_STORE_TYPE,
             "url": "${LOCK_STORE_HOST}",
             "port": "${LOCK_STORE_PORT}",
             "db": "${LOCK_STORE_DB}",

@@ -71,5 +71,5 @@ def test_the_endpoint_file_refers_to_secrets_without_holding_them(tmp_path: Path
     assert "secret" not in text
     assert "${EVENT_BROKER_PASSWORD}" in text and env["EVENT_BROKER_PASSWORD"] == "secret"
     assert "${EVENT_BROKER_QUEUE}" in text and env["EVENT_BROKER_QUEUE"] == "events_test"
-    assert "type: redis" in text
+    assert "type: bot.lock_store.AtomicRedisLockStore" in text
     assert "bot.tracker_store.ScrubbingSQLTrackerStore" in text
