@@ -49,10 +49,22 @@ async def _amqp(url: str, action: Callable | None = None) -> None:
             await action(await connection.channel())
 
 
+def _run_alone(coroutine) -> None:
+    """Run ``coroutine`` on a fresh event loop in its own thread.
+
+    Teardown can happen while another library's loop runs in this thread (Playwright's, in the
+    browser tests that come last), where ``asyncio.run`` would refuse to start.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result(timeout=30)
+
+
 def rabbitmq_problem(url: str = AMQP_URL) -> str | None:
     """Why RabbitMQ cannot be reached (None when an AMQP connection opens)."""
     try:
-        asyncio.run(_amqp(url))
+        _run_alone(_amqp(url))
     except Exception as err:  # noqa: BLE001 - any failure means "missing" here
         return f"RabbitMQ is missing at {url.split('@')[-1]}: {type(err).__name__} {err}"
     return None
@@ -65,7 +77,7 @@ def delete_queue(name: str, url: str = AMQP_URL) -> None:
         await channel.queue_delete(name)
 
     with contextlib.suppress(Exception):
-        asyncio.run(_amqp(url, _delete))
+        _run_alone(_amqp(url, _delete))
 
 
 # --- who else is connected --------------------------------------------------------------------
