@@ -135,7 +135,9 @@ class Stack:
         """Start every process, logs under ``log_dir``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name, cmd in self.commands().items():
-            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+            path = self.log_dir / f"{name}.log"
+            self.log_offsets[name] = path.stat().st_size if path.exists() else 0
+            log = open(path, "ab")  # noqa: SIM115 - owned by the child
             self.processes[name] = subprocess.Popen(
                 cmd,
                 cwd=ROOT,
@@ -146,7 +148,9 @@ class Stack:
             )
 
     def _log(self, name: str) -> str:
-        return (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+        """What one process wrote since it was last started (logs are appended across runs)."""
+        data = (self.log_dir / f"{name}.log").read_bytes()[self.log_offsets.get(name, 0) :]
+        return data.decode("utf-8", errors="replace")
 
     def check_tracker_store(self) -> None:
         """Fail unless every Rasa worker uses the scrubbing tracker store (no silent fallback)."""
@@ -237,27 +241,18 @@ class Stack:
         )
 
     def wait_one(self, name: str, timeout_s: float = 180.0) -> float:
-        """Wait until one (re)started process answers its health URL; return the seconds."""
+        """Wait until one (re)started process is ready (:meth:`is_ready`); return the seconds."""
         started = time.monotonic()
-        url = self.health_urls()[name]
-        log = self.log_dir / f"{name}.log"
-        offset = self.log_offsets.get(name, 0)
-        while True:
+        while not self.is_ready(name):
             proc = self.processes[name]
             if proc.poll() is not None:
                 raise RuntimeError(
                     f"{name} exited with code {proc.returncode}; see {self.log_dir / name}.log"
                 )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url, timeout=1.0).status_code == 200 and (
-                    not name.startswith("rasa")
-                    or log.read_bytes()[offset:].count(RASA_UP_LINE.encode())
-                    >= self.settings.rasa_workers
-                ):
-                    return time.monotonic() - started
             if time.monotonic() - started > timeout_s:
                 raise TimeoutError(f"{name} not ready after {timeout_s:.0f} s")
             time.sleep(0.25)
+        return time.monotonic() - started
 
     def stop(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL after 10 s)."""
