@@ -1,11 +1,20 @@
-"""One measured fix to Rasa 3.6's hot path, installed when the Rasa server loads our channel.
+"""Two measured fixes to Rasa 3.6, installed when the Rasa server creates our tracker store.
 
-``RemoteAction._validate_action_result`` calls ``jsonschema.validate`` on every action server
+1. ``RemoteAction._validate_action_result`` calls ``jsonschema.validate`` on every action server
 response. That function checks the (constant) schema against its metaschema before each use, and
 with jsonschema 4.17 (Rasa 3.6 allows ``<4.18``) and the draft 2020-12 metaschema this took 46 %
 of a Rasa worker's CPU under load (py-spy, bench/bench_load.py, embedded profile, 5 usagers).
 jsonschema's documentation recommends building the validator once for repeated validation: the
 replacement does exactly that, with the same schema, validator class, error and message.
+
+2. ``RasaModel.load`` builds the weights of a model by *training it on one example* (a Keras
+``fit``) before reading the trained weights: tracing the train step, gradients and the CRF loss
+included, took 58 % of a Rasa worker's start (py-spy: 21 of 37 s), paid by every Sanic worker of
+every replica. For the intent and entity model (``DIET``) loaded for inference, the replacement
+builds the weights with one prediction instead, reads the trained weights (the optimizer's slots
+in the checkpoint are not needed), then prepares the prediction again, so the label embeddings
+are computed from the trained weights. Predictions are identical to stock Rasa's
+(tests/unit/bot/test_fast_model_load.py compares both on the held-out NLU set).
 """
 
 from __future__ import annotations
@@ -45,13 +54,48 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     raise error
 
 
+_STOCK_LOAD: Any = None
+
+
+def _load_model(
+    cls: Any,
+    model_file_name: str,
+    model_data_example: Any,
+    predict_data_example: Any = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """``RasaModel.load`` without the training step, for ``DIET`` loaded for inference."""
+    from rasa.nlu.classifiers.diet_classifier import DIET
+
+    if cls is not DIET or finetune_mode or predict_data_example is None:
+        return _STOCK_LOAD.__func__(
+            cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
+            *args, **kwargs,
+        )  # fmt: skip
+    model = cls(*args, **kwargs)
+    model.run_inference(predict_data_example)  # creates every variable that inference reads
+    model.load_weights(model_file_name).expect_partial()  # without the optimizer's slots
+    # The first prediction computed the label embeddings from the initial weights, and its
+    # traced function holds them: prepare and trace again with the trained weights.
+    model.prepared_for_prediction = False
+    model._tf_predict_step = None
+    model.run_inference(predict_data_example)
+    return model
+
+
 def install() -> None:
-    """Replace ``RemoteAction._validate_action_result`` (idempotent)."""
-    global _INSTALLED
+    """Replace ``RemoteAction._validate_action_result`` and ``RasaModel.load`` (idempotent)."""
+    global _INSTALLED, _STOCK_LOAD
     if _INSTALLED:
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.utils.tensorflow.models import RasaModel
 
     RemoteAction._validate_action_result = _validate_action_result
+    _STOCK_LOAD = RasaModel.__dict__["load"]
+    RasaModel.load = classmethod(_load_model)
     _INSTALLED = True
-    logger.debug("Action response validation: validator built once.")
+    logger.debug("Action response validation: validator built once; DIET loads without fit.")
+

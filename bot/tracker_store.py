@@ -12,14 +12,16 @@ this class logs ``ACTIVE_MARKER`` once constructed; the launcher refuses to go o
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot import log_privacy, rasa_speedups
 
@@ -74,15 +76,45 @@ class ScrubbingSQLTrackerStore(SQLTrackerStore):
         get_scrubber()  # load the scrubber (and spaCy) at server start, not on a usager's turn
         logger.info(ACTIVE_MARKER)
 
-    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
-        """Events not stored yet, scrubbed."""
-        for event in super()._additional_events(session, tracker):
-            yield scrub_event(event)
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the events not stored yet, scrubbed, then publish the same events.
+
+        Rasa's ``save`` first retrieves the whole stored tracker again (JSON decoding and a
+        replay of every event of the session) only to count its events for the broker, then
+        counts them once more to know what to insert. One count serves both here, and each new
+        event is scrubbed once. Events are published after the commit: the broker only sees
+        what is stored.
+        """
+        with self.session_scope() as session:
+            stored = self._event_query(
+                session, tracker.sender_id, fetch_events_from_all_sessions=False
+            ).count()
+            new_events = [
+                scrub_event_dict(e.as_dict())
+                for e in itertools.islice(tracker.events, stored, len(tracker.events))
+            ]
+            for data in new_events:
+                session.add(self._row(tracker.sender_id, data))
+            session.commit()
+        if self.event_broker is not None:
+            for data in new_events:
+                self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+
+    def _row(self, sender_id: str, data: dict[str, Any]) -> Any:
+        """The database row of one serialised event (as ``SQLTrackerStore.save`` builds it)."""
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=data.get("event"),
+            timestamp=data.get("timestamp"),
+            intent_name=(data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
 
     async def _stream_new_events(
         self, event_broker: EventBroker, new_events: list[Event], sender_id: str
     ) -> None:
-        """Publish new events to the broker, scrubbed."""
+        """Publish new events to the broker, scrubbed (if anything but ``save`` streams)."""
         await super()._stream_new_events(
             event_broker, [scrub_event(e) for e in new_events], sender_id
         )
