@@ -71,9 +71,14 @@ def _load_model(
 
     if cls is not DIET or finetune_mode or predict_data_example is None:
         return _STOCK_LOAD.__func__(
-            cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
-            *args, **kwargs,
-        )  # fmt: skip
+            cls,
+            model_file_name,
+            model_data_example,
+            predict_data_example,
+            finetune_mode,
+            *args,
+            **kwargs,
+        )
     model = cls(*args, **kwargs)
     model.run_inference(predict_data_example)  # creates every variable that inference reads
     model.load_weights(model_file_name).expect_partial()  # without the optimizer's slots
@@ -98,4 +103,3 @@ def install() -> None:
     RasaModel.load = classmethod(_load_model)
     _INSTALLED = True
     logger.debug("Action response validation: validator built once; DIET loads without fit.")
-
