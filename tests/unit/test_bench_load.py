@@ -127,3 +127,35 @@ def test_sampler_tells_forked_workers_from_their_parent():
     assert roles["worker 1"]["uss_end_mb"] > 25
     assert report["tree_peak_mb"] >= roles["main"]["peak_mb"] + roles["worker 1"]["peak_mb"] - 1
     assert rasa_worker_peaks({"rasa": report}) == [roles["worker 1"]["peak_mb"]]
+
+
+def test_think_time_spaces_a_usagers_messages_and_is_named_in_the_target():
+    import asyncio
+
+    import httpx
+
+    from bench.bench_load import LevelRun, targets, usager
+
+    sent: list[float] = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        sent.append(time.perf_counter())
+        return httpx.Response(200, json=[{"text": "Bonjour, que puis-je faire pour vous ?"}])
+
+    async def play() -> None:
+        run = LevelRun("t", "indisponible", Balancer(["http://rasa/webhook"]), think_s=0.2)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(rasa)) as client:
+            task = asyncio.create_task(usager(0, client, run))
+            await asyncio.sleep(1.5)
+            run.stopping = True
+            await task
+
+    asyncio.run(play())
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert 4 <= len(sent) <= 16
+    assert all(0.09 <= gap <= 0.4 for gap in gaps), gaps  # 0.5 to 1.5 times 0.2 s
+    figures = {"levels": [level(20, 6.0, 80.0) | {"errors": 0}], "prime_errors": 0}
+    figures |= {"max_worker_mb": 900.0, "ready_s": 40.0}
+    row = targets(figures, None, think_s=3.0)[0]
+    assert row["target"].endswith("(think time 3 s, not the issue's setting)")
+    assert row["ok"] is True
