@@ -13,7 +13,8 @@ included, took 58 % of a Rasa worker's start (py-spy: 21 of 37 s), paid by every
 every replica. For the intent and entity model (``DIET``) loaded for inference, the replacement
 builds the weights with one prediction instead, reads the trained weights (the optimizer's slots
 in the checkpoint are not needed), then prepares the prediction again, so the label embeddings
-are computed from the trained weights. Predictions are identical to stock Rasa's
+are computed from the trained weights. That first prediction runs eagerly: no graph is traced
+until the weights are the trained ones. Predictions are identical to stock Rasa's
 (tests/unit/bot/test_fast_model_load.py compares both on the held-out NLU set).
 """
 
@@ -80,10 +81,14 @@ def _load_model(
             **kwargs,
         )
     model = cls(*args, **kwargs)
-    model.run_inference(predict_data_example)  # creates every variable that inference reads
+    configured = model._run_eagerly
+    # One eager prediction creates every variable that inference reads, without tracing a graph.
+    model._run_eagerly = True
+    model.run_inference(predict_data_example)
     model.load_weights(model_file_name).expect_partial()  # without the optimizer's slots
-    # The first prediction computed the label embeddings from the initial weights, and its
-    # traced function holds them: prepare and trace again with the trained weights.
+    model._run_eagerly = configured
+    # That prediction computed the label embeddings from the initial weights: prepare again
+    # with the trained ones, and trace the prediction graph once (as stock Rasa does).
     model.prepared_for_prediction = False
     model._tf_predict_step = None
     model.run_inference(predict_data_example)
