@@ -86,17 +86,10 @@ class RestInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Build the channel; caps and rate limits come from ``settings``.
-
-        Rasa builds its channels in the server's main process, before Sanic forks its workers:
-        loading the spaCy pipeline here (the scrubber and NLU share it) gives every worker a
-        loaded copy, in shared pages, instead of each loading it again (about 6 s of CPU each).
-        """
+        """Build the channel; caps and rate limits come from ``settings``."""
         import settings
-        from orientation.nlp import get_nlp
 
         config = settings.load()
-        get_nlp()
         return cls(max_chars=config.max_message_chars, guard=WebhookGuard.from_settings(config))
 
     @staticmethod
