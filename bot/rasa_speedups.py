@@ -1,4 +1,4 @@
-"""Two measured fixes to Rasa 3.6, installed when the Rasa server creates our tracker store.
+"""Measured fixes to Rasa 3.6, installed when the Rasa server creates our tracker store.
 
 1. ``RemoteAction._validate_action_result`` calls ``jsonschema.validate`` on every action server
 response. That function checks the (constant) schema against its metaschema before each use, and
@@ -95,16 +95,35 @@ def _load_model(
     return model
 
 
+_EVENT_TYPES: dict[str, Any] = {}
+_STOCK_RESOLVE: Any = None
+
+
+def _resolve_by_type(type_name: str, default: Any = None) -> Any:
+    """``Event.resolve_by_type`` from a table of the known event classes."""
+    found = _EVENT_TYPES.get(type_name)
+    if found is None:
+        from rasa.shared.core.events import Event
+        from rasa.shared.utils.common import all_subclasses
+
+        _EVENT_TYPES.update({c.type_name: c for c in reversed(all_subclasses(Event))})
+        found = _EVENT_TYPES.get(type_name)
+    return found if found is not None else _STOCK_RESOLVE(type_name, default)
+
+
 def install() -> None:
-    """Replace ``RemoteAction._validate_action_result`` and ``RasaModel.load`` (idempotent)."""
-    global _INSTALLED, _STOCK_LOAD
+    """Install the three replacements above (idempotent)."""
+    global _INSTALLED, _STOCK_LOAD, _STOCK_RESOLVE
     if _INSTALLED:
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
     from rasa.utils.tensorflow.models import RasaModel
 
     RemoteAction._validate_action_result = _validate_action_result
     _STOCK_LOAD = RasaModel.__dict__["load"]
     RasaModel.load = classmethod(_load_model)
+    _STOCK_RESOLVE = Event.resolve_by_type
+    Event.resolve_by_type = staticmethod(_resolve_by_type)
     _INSTALLED = True
     logger.debug("Action response validation: validator built once; DIET loads without fit.")

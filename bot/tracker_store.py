@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 rasa_speedups.install()  # Rasa hot-path fix, see bot/rasa_speedups.py
 log_privacy.install()  # no usager text in Rasa's structured logs
 ACTIVE_MARKER = "ScrubbingSQLTrackerStore active"
+STORED_COUNT = "_stored_event_count"
+"""Attribute set on the trackers this store returns or saves: how many of their first events
+are stored (new events come after them)."""
 
 
 def scrub_event_dict(data: dict[str, Any]) -> dict[str, Any]:
@@ -76,40 +79,58 @@ class ScrubbingSQLTrackerStore(SQLTrackerStore):
         get_scrubber()  # load the scrubber (and spaCy) at server start, not on a usager's turn
         logger.info(ACTIVE_MARKER)
 
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """Rasa's retrieve; the tracker remembers how many of its events are stored."""
+        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        if tracker is not None and not fetch_events_from_all_sessions:
+            setattr(tracker, STORED_COUNT, len(tracker.events))
+        return tracker
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events not stored yet, scrubbed, then publish the same events.
 
         Rasa's ``save`` first retrieves the whole stored tracker again (JSON decoding and a
         replay of every event of the session) only to count its events for the broker, then
-        counts them once more to know what to insert. One count serves both here, and each new
-        event is scrubbed once. Events are published after the commit: the broker only sees
-        what is stored.
+        counts them once more with a query to know what to insert. Here the count comes from
+        the tracker itself when this store retrieved it (its turn runs under the lock store, so
+        nothing else wrote to the conversation meanwhile), else from one query. Each new event
+        is scrubbed once and the rows go in one ``executemany``. Events are published after the
+        commit: the broker only sees what is stored.
         """
+        events = tracker.events
+        stored = getattr(tracker, STORED_COUNT, None)
         with self.session_scope() as session:
-            stored = self._event_query(
-                session, tracker.sender_id, fetch_events_from_all_sessions=False
-            ).count()
+            if stored is None or stored > len(events):
+                stored = self._event_query(
+                    session, tracker.sender_id, fetch_events_from_all_sessions=False
+                ).count()
             new_events = [
-                scrub_event_dict(e.as_dict())
-                for e in itertools.islice(tracker.events, stored, len(tracker.events))
+                scrub_event_dict(e.as_dict()) for e in itertools.islice(events, stored, len(events))
             ]
-            for data in new_events:
-                session.add(self._row(tracker.sender_id, data))
-            session.commit()
+            if new_events:
+                session.execute(
+                    self.SQLEvent.__table__.insert(),
+                    [self._row(tracker.sender_id, data) for data in new_events],
+                )
+                session.commit()
+        setattr(tracker, STORED_COUNT, len(events))
         if self.event_broker is not None:
             for data in new_events:
                 self.event_broker.publish({"sender_id": tracker.sender_id, **data})
 
-    def _row(self, sender_id: str, data: dict[str, Any]) -> Any:
+    @staticmethod
+    def _row(sender_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """The database row of one serialised event (as ``SQLTrackerStore.save`` builds it)."""
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=data.get("event"),
-            timestamp=data.get("timestamp"),
-            intent_name=(data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": data.get("event"),
+            "timestamp": data.get("timestamp"),
+            "intent_name": (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
     async def _stream_new_events(
         self, event_broker: EventBroker, new_events: list[Event], sender_id: str

@@ -58,3 +58,17 @@ def test_the_schema_is_checked_once(monkeypatch):
     for _ in range(5):
         action._validate_action_result(VALID)
     assert len(calls) == 1
+
+
+def test_event_types_resolve_as_in_stock_rasa():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "bot", "slot", "action", "session_started"} <= names
+    for name in names:
+        assert Event.resolve_by_type(name) is rasa_speedups._STOCK_RESOLVE(name)
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=Event) is Event
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")

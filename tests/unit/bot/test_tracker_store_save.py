@@ -84,3 +84,36 @@ def test_saving_an_unchanged_tracker_adds_nothing(store):
     asyncio.run(scenario())
     assert [kind for _, kind, _ in stored_rows(db_path)] == ["action", "user"]
     assert [e["event"] for e in broker.published] == ["action", "user"]
+
+
+def test_a_retrieved_tracker_is_saved_without_counting_its_events_again(store):
+    from sqlalchemy import event as sa_event
+
+    from bot.tracker_store import STORED_COUNT
+
+    store, broker, db_path = store
+    statements: list[str] = []
+    sa_event.listen(
+        store.engine, "before_cursor_execute", lambda *a: statements.append(a[2].lower())
+    )
+
+    async def scenario() -> None:
+        tracker = await store.get_or_create_tracker("usager-3")
+        tracker.update(UserUttered("bonjour", {"name": "greet", "confidence": 1}))
+        await store.save(tracker)  # created here, not retrieved: counted with one query
+        assert sum("count(" in s for s in statements) == 1
+        again = await store.retrieve("usager-3")
+        assert getattr(again, STORED_COUNT) == 2
+        again.update(ActionExecuted("utter_greet"))
+        again.update(BotUttered("Bonjour !"))
+        statements.clear()
+        await store.save(again)
+        assert not any("count(" in s for s in statements)
+        assert sum(s.startswith("insert") for s in statements) == 1  # one executemany
+        again.update(ActionExecuted("action_listen"))
+        await store.save(again)  # the same object again: only the newest event
+
+    asyncio.run(scenario())
+    kinds = [kind for _, kind, _ in stored_rows(db_path)]
+    assert kinds == ["action", "user", "action", "bot", "action"]
+    assert [e["event"] for e in broker.published] == kinds
