@@ -4,8 +4,9 @@ Run with ``python -m bench.bench_load`` (``--help`` for the options). For each s
 every process (``scripts.launch.Stack``), times how long they take to be ready, then plays the
 scripts of :mod:`bench.load_conversations` (orientation, France services search, droit à l'erreur
 check, a full experience story) as N concurrent usagers in a closed loop: each usager sends its
-next turn as soon as the previous reply arrives, and starts a new conversation (new sender id) when
-its script ends. Each level N runs a short warm-up, then ``--duration`` seconds that are measured.
+next turn as soon as the previous reply arrives (or after ``--think-time`` seconds on average),
+and starts a new conversation (new sender id) when its script ends. Each level N runs a short
+warm-up, then ``--duration`` seconds that are measured.
 
 It prints, per level: p50/p95/p99 latency per turn, messages per second, errors (HTTP status other
 than 200, an empty reply or the ``utter_service_unavailable`` text), replies that left the script
