@@ -81,7 +81,7 @@ def _load_model(
             **kwargs,
         )
     model = cls(*args, **kwargs)
-    configured = model._run_eagerly
+    configured = kwargs.get("config", {}).get("run_eagerly")  # stock passes it to compile()
     # One eager prediction creates every variable that inference reads, without tracing a graph.
     model._run_eagerly = True
     model.run_inference(predict_data_example)

