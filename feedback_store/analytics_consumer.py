@@ -65,6 +65,10 @@ TICK_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
 STABLE_CONNECTION_S = 10.0
 """A connection lost after this long restarts the backoff from its shortest delay."""
+ACK_TIMEOUT_S = 10.0
+"""An acknowledgement not sent by then means a broken connection: reconnect. Seen after a
+database outage, when aio-pika 8's ``ack`` waited forever for its frame to be written. The
+broker then delivers the batch again; recording it twice adds nothing (events are keyed)."""
 
 
 class ConsumerLost(ConnectionError):
@@ -279,7 +283,10 @@ class AnalyticsConsumer:
                 )
                 if await _wait(self.stop, delay):
                     raise ConsumerLost("stopped while the database was down") from error
-        await batch[-1].ack(multiple=True)
+        try:
+            await asyncio.wait_for(batch[-1].ack(multiple=True), ACK_TIMEOUT_S)
+        except asyncio.TimeoutError as error:
+            raise ConsumerLost("acknowledgement not sent: connection broken") from error
         self.messages += len(batch)
         self.stored += rows
         if skipped:
