@@ -126,4 +126,4 @@ def install() -> None:
     _STOCK_RESOLVE = Event.resolve_by_type
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     _INSTALLED = True
-    logger.debug("Action response validation: validator built once; DIET loads without fit.")
+    logger.debug("Rasa fixes installed: action validator, DIET load, event type table.")

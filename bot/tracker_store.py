@@ -27,7 +27,7 @@ from bot import log_privacy, rasa_speedups
 
 logger = logging.getLogger(__name__)
 
-rasa_speedups.install()  # Rasa hot-path fix, see bot/rasa_speedups.py
+rasa_speedups.install()  # measured Rasa fixes (model load, hot path), see bot/rasa_speedups.py
 log_privacy.install()  # no usager text in Rasa's structured logs
 ACTIVE_MARKER = "ScrubbingSQLTrackerStore active"
 STORED_COUNT = "_stored_event_count"
